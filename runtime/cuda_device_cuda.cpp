@@ -23,7 +23,8 @@ const DeviceQuery& query() {
         int count = 0;
         const cudaError_t status = cudaGetDeviceCount(&count);
         if (status != cudaSuccess) {
-            q.reason = cudaGetErrorString(status);
+            q.reason = detail::concat("cudaGetDeviceCount returned ", cudaGetErrorName(status), " (",
+                                      cudaGetErrorString(status), "); no NVIDIA GPU with a working driver");
             cudaGetLastError();  // clear the sticky error so later calls do not see it
         } else if (count == 0) {
             q.reason = "the driver reports zero devices";

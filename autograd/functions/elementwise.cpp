@@ -93,6 +93,7 @@ Tensor binary_op(BinaryOp op, const Tensor& a_in, const Tensor& b_in) {
     const char* name = binary_op_name(op);
     ENGINE_CHECK(a_in.defined() && b_in.defined(), name, ": an input is undefined");
     check_same_device(name, a_in, b_in);
+    broadcast_shapes(a_in.shape(), b_in.shape(), name);
     const DType t = binary_result_dtype(op, a_in.dtype(), b_in.dtype());
     const Tensor a = a_in.to(t), b = b_in.to(t);
     Tensor out = backend_for(a).binary(op, a, b);
@@ -146,6 +147,7 @@ Tensor compare_op(CompareOp op, const Tensor& a, const Tensor& b) {
     const char* name = compare_op_name(op);
     ENGINE_CHECK(a.defined() && b.defined(), name, ": an input is undefined");
     check_same_device(name, a, b);
+    broadcast_shapes(a.shape(), b.shape(), name);
     const DType t = promote_types(a.dtype(), b.dtype());
     return backend_for(a).compare(op, a.detach().to(t), b.detach().to(t));
 }
@@ -242,6 +244,7 @@ Tensor where(const Tensor& cond_in, const Tensor& a_in, const Tensor& b_in) {
     const Tensor cond = cond_in.dtype() == DType::Bool ? cond_in.detach() : ne(cond_in, 0.0);
     const DType t = promote_types(a_in.dtype(), b_in.dtype());
     const Tensor a = a_in.to(t), b = b_in.to(t);
+    broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
     Tensor out = backend_for(a).where(cond, a, b);
     if (needs_grad({a, b})) {
         const Shape a_shape = a.shape(), b_shape = b.shape();
