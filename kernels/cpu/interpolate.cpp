@@ -1,11 +1,223 @@
-// STUB: replaced by the real kernels of this family.
-#include "kernels/cpu/cpu_backend.h"
+// Resampling CPU kernels for (N,C,H,W): nearest and bilinear interpolation with PyTorch's coordinate
+// mappings (including its float32 arithmetic and size shortcuts), and their scatter-add backward passes.
+// Source indices and weights depend only on the output row/column, so they are computed once per call.
+#include <algorithm>
+#include <cmath>
+#include <vector>
 
-#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kernels/cpu/cpu_backend.h"
+#include "runtime/parallel.h"
 
 namespace engine {
+namespace {
 
-Tensor CpuBackend::interpolate_forward(const Tensor& x, int64_t out_h, int64_t out_w, const InterpParams& p) { not_implemented("interpolate_forward"); }
-Tensor CpuBackend::interpolate_backward(const Tensor& grad_y, const Shape& x_shape, const InterpParams& p) { not_implemented("interpolate_backward"); }
+Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
+
+// PyTorch's nearest_idx: exact for equal or doubled sizes, else floor(dst * scale) in float32 (where scale is
+// 1/scale_factor when the user gave one, in/out otherwise), clamped to the last input index.
+std::vector<int64_t> nearest_indices(int64_t in, int64_t out, double user_scale) {
+    std::vector<int64_t> idx(out);
+    const float scale = user_scale > 0 ? static_cast<float>(1.0 / user_scale)
+                                       : static_cast<float>(in) / static_cast<float>(out);
+    for (int64_t o = 0; o < out; ++o) {
+        if (out == in) {
+            idx[o] = o;
+        } else if (out == 2 * in) {
+            idx[o] = o >> 1;
+        } else {
+            idx[o] = std::min(static_cast<int64_t>(std::floor(static_cast<float>(o) * scale)), in - 1);
+        }
+    }
+    return idx;
+}
+
+// Two source taps and their weights for one output coordinate.
+template <class T>
+struct LinearTap {
+    int64_t i0, i1;
+    T w0, w1;
+};
+
+// PyTorch's area_pixel_compute_scale / area_pixel_compute_source_index / guard_index_and_lambda, in the
+// kernel's own precision T (float for float32 tensors).
+template <class T>
+std::vector<LinearTap<T>> linear_taps(int64_t in, int64_t out, bool align_corners, double user_scale) {
+    std::vector<LinearTap<T>> taps(out);
+    T scale;
+    if (align_corners) {
+        scale = out > 1 ? static_cast<T>(in - 1) / static_cast<T>(out - 1) : T(0);
+    } else {
+        scale = user_scale > 0 ? static_cast<T>(1.0 / user_scale) : static_cast<T>(in) / static_cast<T>(out);
+    }
+    for (int64_t o = 0; o < out; ++o) {
+        if (out == in) {
+            taps[o] = {o, o, T(1), T(0)};
+            continue;
+        }
+        T src;
+        if (align_corners) {
+            src = scale * static_cast<T>(o);
+        } else {
+            src = scale * (static_cast<T>(o) + T(0.5)) - T(0.5);
+            if (src < T(0)) src = T(0);
+        }
+        const int64_t i0 = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
+        const T lambda = std::min(std::max(src - static_cast<T>(i0), T(0)), T(1));
+        taps[o] = {i0, i0 < in - 1 ? i0 + 1 : i0, T(1) - lambda, lambda};
+    }
+    return taps;
+}
+
+struct PlaneGeometry {
+    int64_t planes, in_h, in_w, out_h, out_w;
+};
+
+int64_t plane_grain(const PlaneGeometry& g) {
+    return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, g.out_h * g.out_w));
+}
+
+// One output row of nearest resampling; doubling (the common x2 upsampling) is a contiguous, vectorisable
+// loop instead of a gather.
+template <class T>
+void nearest_row(const T* row, T* out, const int64_t* cols, int64_t in_w, int64_t out_w) {
+    if (out_w == 2 * in_w) {
+        for (int64_t w = 0; w < in_w; ++w) {
+            out[2 * w] = row[w];
+            out[2 * w + 1] = row[w];
+        }
+        return;
+    }
+    for (int64_t ow = 0; ow < out_w; ++ow) out[ow] = row[cols[ow]];
+}
+
+template <class T>
+void nearest_forward(const T* x, T* y, const PlaneGeometry& g, const InterpParams& p) {
+    const auto rows = nearest_indices(g.in_h, g.out_h, p.scale_h);
+    const auto cols = nearest_indices(g.in_w, g.out_w, p.scale_w);
+    parallel_for(0, g.planes, plane_grain(g), [&](int64_t lo, int64_t hi) {
+        for (int64_t plane = lo; plane < hi; ++plane) {
+            const T* in = x + plane * g.in_h * g.in_w;
+            T* out = y + plane * g.out_h * g.out_w;
+            for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                T* out_row = out + oh * g.out_w;
+                if (oh > 0 && rows[oh] == rows[oh - 1]) {  // upsampling repeats source rows
+                    std::copy(out_row - g.out_w, out_row, out_row);
+                } else {
+                    nearest_row(in + rows[oh] * g.in_w, out_row, cols.data(), g.in_w, g.out_w);
+                }
+            }
+        }
+    });
+}
+
+template <class T>
+void nearest_backward(const T* gy, T* gx, const PlaneGeometry& g, const InterpParams& p) {
+    const auto rows = nearest_indices(g.in_h, g.out_h, p.scale_h);
+    const auto cols = nearest_indices(g.in_w, g.out_w, p.scale_w);
+    parallel_for(0, g.planes, plane_grain(g), [&](int64_t lo, int64_t hi) {
+        for (int64_t plane = lo; plane < hi; ++plane) {
+            const T* grad_out = gy + plane * g.out_h * g.out_w;
+            T* grad_in = gx + plane * g.in_h * g.in_w;
+            std::fill(grad_in, grad_in + g.in_h * g.in_w, T(0));
+            for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                T* row = grad_in + rows[oh] * g.in_w;
+                const T* grad_row = grad_out + oh * g.out_w;
+                for (int64_t ow = 0; ow < g.out_w; ++ow) row[cols[ow]] += grad_row[ow];
+            }
+        }
+    });
+}
+
+template <class T>
+void bilinear_forward(const T* x, T* y, const PlaneGeometry& g, const InterpParams& p) {
+    const auto rows = linear_taps<T>(g.in_h, g.out_h, p.align_corners, p.scale_h);
+    const auto cols = linear_taps<T>(g.in_w, g.out_w, p.align_corners, p.scale_w);
+    parallel_for(0, g.planes, plane_grain(g), [&](int64_t lo, int64_t hi) {
+        for (int64_t plane = lo; plane < hi; ++plane) {
+            const T* in = x + plane * g.in_h * g.in_w;
+            T* out = y + plane * g.out_h * g.out_w;
+            for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                const LinearTap<T> r = rows[oh];
+                const T* top = in + r.i0 * g.in_w;
+                const T* bottom = in + r.i1 * g.in_w;
+                T* out_row = out + oh * g.out_w;
+                for (int64_t ow = 0; ow < g.out_w; ++ow) {
+                    const LinearTap<T> c = cols[ow];
+                    const T t0 = top[c.i0] * c.w0 + top[c.i1] * c.w1;
+                    const T t1 = bottom[c.i0] * c.w0 + bottom[c.i1] * c.w1;
+                    out_row[ow] = t0 * r.w0 + t1 * r.w1;
+                }
+            }
+        }
+    });
+}
+
+template <class T>
+void bilinear_backward(const T* gy, T* gx, const PlaneGeometry& g, const InterpParams& p) {
+    const auto rows = linear_taps<T>(g.in_h, g.out_h, p.align_corners, p.scale_h);
+    const auto cols = linear_taps<T>(g.in_w, g.out_w, p.align_corners, p.scale_w);
+    parallel_for(0, g.planes, plane_grain(g), [&](int64_t lo, int64_t hi) {
+        for (int64_t plane = lo; plane < hi; ++plane) {
+            const T* grad_out = gy + plane * g.out_h * g.out_w;
+            T* grad_in = gx + plane * g.in_h * g.in_w;
+            std::fill(grad_in, grad_in + g.in_h * g.in_w, T(0));
+            for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                const LinearTap<T> r = rows[oh];
+                T* top = grad_in + r.i0 * g.in_w;
+                T* bottom = grad_in + r.i1 * g.in_w;
+                const T* grad_row = grad_out + oh * g.out_w;
+                for (int64_t ow = 0; ow < g.out_w; ++ow) {
+                    const LinearTap<T> c = cols[ow];
+                    const T g_top = grad_row[ow] * r.w0, g_bottom = grad_row[ow] * r.w1;
+                    top[c.i0] += g_top * c.w0;
+                    top[c.i1] += g_top * c.w1;
+                    bottom[c.i0] += g_bottom * c.w0;
+                    bottom[c.i1] += g_bottom * c.w1;
+                }
+            }
+        }
+    });
+}
+
+PlaneGeometry plane_geometry(const Shape& x_shape, int64_t out_h, int64_t out_w) {
+    const size_t nd = x_shape.size();
+    PlaneGeometry g{1, x_shape[nd - 2], x_shape[nd - 1], out_h, out_w};
+    for (size_t d = 0; d + 2 < nd; ++d) g.planes *= x_shape[d];
+    return g;
+}
+
+}  // namespace
+
+Tensor CpuBackend::interpolate_forward(const Tensor& x_in, int64_t out_h, int64_t out_w, const InterpParams& p) {
+    const Tensor x = dense(x_in);
+    const PlaneGeometry g = plane_geometry(x.shape(), out_h, out_w);
+    Shape out_shape = x.shape();
+    out_shape[out_shape.size() - 2] = out_h;
+    out_shape[out_shape.size() - 1] = out_w;
+    Tensor y = empty(out_shape, x.dtype(), x.device());
+    ENGINE_DISPATCH_FLOATING(x.dtype(), "interpolate", [&] {
+        if (p.mode == InterpMode::Nearest) {
+            nearest_forward(x.data<scalar_t>(), y.data<scalar_t>(), g, p);
+        } else {
+            bilinear_forward(x.data<scalar_t>(), y.data<scalar_t>(), g, p);
+        }
+    });
+    return y;
+}
+
+Tensor CpuBackend::interpolate_backward(const Tensor& grad_y_in, const Shape& x_shape, const InterpParams& p) {
+    const Tensor grad_y = dense(grad_y_in);
+    const size_t nd = grad_y.shape().size();
+    const PlaneGeometry g = plane_geometry(x_shape, grad_y.shape()[nd - 2], grad_y.shape()[nd - 1]);
+    Tensor grad_x = empty(x_shape, grad_y.dtype(), grad_y.device());  // each task zeroes its planes
+    ENGINE_DISPATCH_FLOATING(grad_y.dtype(), "interpolate_backward", [&] {
+        if (p.mode == InterpMode::Nearest) {
+            nearest_backward(grad_y.data<scalar_t>(), grad_x.data<scalar_t>(), g, p);
+        } else {
+            bilinear_backward(grad_y.data<scalar_t>(), grad_x.data<scalar_t>(), g, p);
+        }
+    });
+    return grad_x;
+}
 
 }  // namespace engine
