@@ -1,5 +1,5 @@
 // Output geometry of 2-D pooling (PyTorch's pooling_output_shape), shared by every backend's pooling kernels and
-// pooling ops that validate parameters before calling a backend.
+// by the ops that validate pooling parameters before calling a backend.
 #pragma once
 
 #include <cstdint>
