@@ -227,6 +227,7 @@ std::vector<Tensor> Tensor::split(int64_t split_size, int64_t d) const {
     check_defined("split");
     ENGINE_CHECK(split_size > 0, "split: split_size must be positive, got ", split_size);
     d = normalize_dim(d, dim(), "split");
+    if (shape()[d] == 0) return {narrow(d, 0, 0)};  // one empty piece, as PyTorch
     std::vector<Tensor> parts;
     for (int64_t start = 0; start < shape()[d]; start += split_size)
         parts.push_back(narrow(d, start, std::min(split_size, shape()[d] - start)));
