@@ -64,6 +64,15 @@ std::vector<int64_t> broadcast_reduction_dims(const Shape& reduced_from, const S
     return dims;
 }
 
+Shape unravel_index(int64_t flat, const Shape& shape) {
+    Shape index(shape.size());
+    for (size_t d = shape.size(); d-- > 0;) {
+        index[d] = shape[d] > 0 ? flat % shape[d] : 0;
+        flat = shape[d] > 0 ? flat / shape[d] : 0;
+    }
+    return index;
+}
+
 Shape infer_view_shape(const Shape& requested, int64_t numel, const char* op) {
     Shape out = requested;
     int64_t known = 1;

@@ -25,6 +25,9 @@ Strides broadcast_strides(const Shape& from, const Strides& from_strides, const 
 // The dims of `reduced_from` that were broadcast to make `to` (what a gradient must be summed over).
 std::vector<int64_t> broadcast_reduction_dims(const Shape& reduced_from, const Shape& to);
 
+// The multi-index of row-major position `flat` in `shape` (e.g. to name the position of a bad value).
+Shape unravel_index(int64_t flat, const Shape& shape);
+
 // Resolves one -1 entry in a requested view shape; throws when the element count does not match.
 Shape infer_view_shape(const Shape& requested, int64_t numel, const char* op);
 

@@ -29,14 +29,7 @@ Strides strides_without(const Tensor& t, int64_t dim) {
     return s;
 }
 
-std::string position_str(int64_t flat, const Shape& shape) {
-    std::vector<int64_t> index(shape.size());
-    for (size_t d = shape.size(); d-- > 0;) {
-        index[d] = flat % shape[d];
-        flat /= shape[d];
-    }
-    return shape_str(index);
-}
+std::string position_str(int64_t flat, const Shape& shape) { return shape_str(unravel_index(flat, shape)); }
 
 template <class I>
 void check_indices(const char* op, const Tensor& index, int64_t dim, int64_t size) {

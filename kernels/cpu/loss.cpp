@@ -31,14 +31,7 @@ NllLayout nll_layout(const Shape& shape) {
     return l;
 }
 
-std::string position_str(int64_t flat, const Shape& shape) {
-    std::vector<int64_t> index(shape.size());
-    for (size_t d = shape.size(); d-- > 0;) {
-        index[d] = flat % shape[d];
-        flat /= shape[d];
-    }
-    return shape_str(index);
-}
+std::string position_str(int64_t flat, const Shape& shape) { return shape_str(unravel_index(flat, shape)); }
 
 // Throws for the first target outside [0, classes) that is not ignore_index (before any parallel work).
 template <class I>

@@ -53,6 +53,19 @@ inline ::testing::AssertionResult passes_gradcheck(const std::function<Tensor(co
     return ::testing::AssertionFailure() << result.message;
 }
 
+// Calls f(multi-index) for every position of shape in row-major order (for naive reference loops).
+inline void for_each_position(const Shape& shape, const std::function<void(const std::vector<int64_t>&)>& f) {
+    const int64_t n = shape_numel(shape);
+    for (int64_t i = 0; i < n; ++i) f(unravel_index(i, shape));
+}
+
+// Row-major offset of a multi-index.
+inline int64_t flat_index(const std::vector<int64_t>& pos, const Shape& shape) {
+    int64_t at = 0;
+    for (size_t d = 0; d < shape.size(); ++d) at = at * shape[d] + pos[d];
+    return at;
+}
+
 // The message of the engine::Error that `f` throws, or "" when it throws none.
 template <class F>
 std::string error_message(F&& f) {

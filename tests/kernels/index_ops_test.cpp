@@ -10,6 +10,8 @@
 using namespace engine;
 using engine::test::all_close;
 using engine::test::random_tensor;
+using engine::test::flat_index;
+using engine::test::for_each_position;
 
 namespace {
 
@@ -21,25 +23,6 @@ Tensor random_index(const Shape& shape, int64_t bound, uint64_t seed, DType dtyp
     return from_vector<int64_t>(v, shape).to(dtype);
 }
 
-// Calls f(multi-index) for every position of shape in row-major order.
-void for_each_position(const Shape& shape, const std::function<void(const std::vector<int64_t>&)>& f) {
-    std::vector<int64_t> pos(shape.size(), 0);
-    const int64_t n = shape_numel(shape);
-    for (int64_t i = 0; i < n; ++i) {
-        int64_t rest = i;
-        for (size_t d = shape.size(); d-- > 0;) {
-            pos[d] = rest % shape[d];
-            rest /= shape[d];
-        }
-        f(pos);
-    }
-}
-
-int64_t flat(const std::vector<int64_t>& pos, const Shape& shape) {
-    int64_t at = 0;
-    for (size_t d = 0; d < shape.size(); ++d) at = at * shape[d] + pos[d];
-    return at;
-}
 
 Tensor naive_gather(const Tensor& x, int64_t dim, const Tensor& index) {
     const std::vector<double> xv = x.to_vector<double>();
@@ -47,8 +30,8 @@ Tensor naive_gather(const Tensor& x, int64_t dim, const Tensor& index) {
     std::vector<double> out(iv.size());
     for_each_position(index.shape(), [&](const std::vector<int64_t>& p) {
         std::vector<int64_t> q = p;
-        q[dim] = iv[flat(p, index.shape())];
-        out[flat(p, index.shape())] = xv[flat(q, x.shape())];
+        q[dim] = iv[flat_index(p, index.shape())];
+        out[flat_index(p, index.shape())] = xv[flat_index(q, x.shape())];
     });
     return from_vector<double>(out, index.shape());
 }
@@ -60,9 +43,9 @@ Tensor naive_scatter(const Tensor& self, int64_t dim, const Tensor& index, const
     const std::vector<double> sv = src.defined() ? src.to_vector<double>() : std::vector<double>();
     for_each_position(index.shape(), [&](const std::vector<int64_t>& p) {
         std::vector<int64_t> q = p;
-        q[dim] = iv[flat(p, index.shape())];
-        const double v = src.defined() ? sv[flat(p, src.shape())] : value;
-        double& dst = out[flat(q, self.shape())];
+        q[dim] = iv[flat_index(p, index.shape())];
+        const double v = src.defined() ? sv[flat_index(p, src.shape())] : value;
+        double& dst = out[flat_index(q, self.shape())];
         dst = add ? dst + v : v;
     });
     return from_vector<double>(out, self.shape());

@@ -10,27 +10,11 @@
 using namespace engine;
 using engine::test::all_close;
 using engine::test::random_tensor;
+using engine::test::flat_index;
+using engine::test::for_each_position;
 
 namespace {
 
-void for_each_position(const Shape& shape, const std::function<void(const std::vector<int64_t>&)>& f) {
-    std::vector<int64_t> pos(shape.size(), 0);
-    const int64_t n = shape_numel(shape);
-    for (int64_t i = 0; i < n; ++i) {
-        int64_t rest = i;
-        for (size_t d = shape.size(); d-- > 0;) {
-            pos[d] = rest % shape[d];
-            rest /= shape[d];
-        }
-        f(pos);
-    }
-}
-
-int64_t flat(const std::vector<int64_t>& pos, const Shape& shape) {
-    int64_t at = 0;
-    for (size_t d = 0; d < shape.size(); ++d) at = at * shape[d] + pos[d];
-    return at;
-}
 
 // Source coordinate of output coordinate o along a dim of size n padded by `before`; -1 means "the value".
 int64_t naive_source(int64_t o, int64_t n, int64_t before, PadMode mode) {
@@ -55,7 +39,7 @@ Tensor naive_pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode
             q[d] = naive_source(p[d], x.shape()[d], pads[2 * i], mode);
             inside &= q[d] >= 0;
         }
-        out[flat(p, out_shape)] = inside ? xv[flat(q, x.shape())] : value;
+        out[flat_index(p, out_shape)] = inside ? xv[flat_index(q, x.shape())] : value;
     });
     return from_vector<double>(out, out_shape);
 }
@@ -89,7 +73,7 @@ TEST(CatTest, AlongEveryDim) {
                 std::vector<int64_t> q = p;
                 const bool from_a = p[dim] < 1;
                 if (!from_a) q[dim] -= 1;
-                EXPECT_EQ(ov[flat(p, expected_shape)], from_a ? av[flat(q, a)] : cv[flat(q, c)]);
+                EXPECT_EQ(ov[flat_index(p, expected_shape)], from_a ? av[flat_index(q, a)] : cv[flat_index(q, c)]);
             });
             EXPECT_TRUE(all_close(cat({ta, tb, tc}, dim - 3), out, 0));
         }
