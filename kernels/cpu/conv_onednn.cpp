@@ -1,0 +1,304 @@
+// float32 convolution on oneDNN 2.x primitives. Each (pass, geometry) gets a plan: the primitive, in the layout
+// choose_layout picks (usually format_tag::any, so oneDNN uses its blocked layouts), and the reorders between
+// our plain NCHW/OIHW tensors and that layout. Plans are cached, so a training loop builds each primitive once.
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include <dnnl.hpp>
+
+#include "kernels/cpu/conv_impl.h"
+#include "kernels/cpu/conv_workspace.h"
+
+namespace engine::cpu {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+dnnl::engine& onednn_engine() {
+    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    return engine;
+}
+
+enum class Pass : int64_t { Forward, BackwardData, BackwardWeights };
+
+// How the primitive's tensors are laid out. Any: oneDNN's choice (blocked nChw16c / OIhw16i16o, direct JIT
+// kernels), reordered from and to our plain tensors around each call. Plain: our NCHW / OIHW tensors as they
+// are (oneDNN's im2col + sgemm), which skips the reorders. ChannelsLast: NHWC activations (brgemm kernels).
+enum class Layout : int64_t { Any, Plain, ChannelsLast };
+
+// ENGINE_CONV_LAYOUT=any|plain|nhwc forces one layout (for measurements); by default choose_layout decides.
+std::optional<Layout> forced_layout() {
+    static const std::optional<Layout> layout = []() -> std::optional<Layout> {
+        const char* env = std::getenv("ENGINE_CONV_LAYOUT");
+        if (!env) return std::nullopt;
+        if (std::strcmp(env, "plain") == 0) return Layout::Plain;
+        if (std::strcmp(env, "nhwc") == 0) return Layout::ChannelsLast;
+        if (std::strcmp(env, "any") == 0) return Layout::Any;
+        return std::nullopt;
+    }();
+    return layout;
+}
+
+// Measured on AVX-512 (bench_cpu and per-pass timings of the three layouts): blocked layouts win wherever the
+// activations dominate, but when the weights outweigh the activations several times over (the deep,
+// low-resolution layers of a UNet), reordering the weights on every call costs more than the direct kernels
+// save, and the plain GEMM-based primitives are faster in all three passes.
+Layout choose_layout(const ConvGeometry& g) {
+    if (auto forced = forced_layout()) return *forced;
+    const int64_t weights = g.o * g.group_in() * g.kh * g.kw;
+    const int64_t activations = g.n * (g.c * g.h * g.w + g.o * g.oh * g.ow);
+    return weights > 4 * activations ? Layout::Plain : Layout::Any;
+}
+
+// One primitive argument and, when its layout differs from our plain one, the reorder to or from it.
+struct Operand {
+    int arg = 0;
+    memory::desc plain, used;
+    bool reordered = false;
+    dnnl::reorder reorder;
+};
+
+struct Plan {
+    dnnl::primitive primitive;
+    Operand inputs[2];
+    Operand output;
+    bool has_bias = false;
+    memory::desc scratchpad;
+};
+
+using Key = std::array<int64_t, 19>;
+
+struct KeyHash {
+    size_t operator()(const Key& key) const {
+        size_t h = 1469598103934665603ull;
+        for (int64_t v : key) h = (h ^ static_cast<size_t>(v)) * 1099511628211ull;
+        return h;
+    }
+};
+
+Key plan_key(Pass pass, const ConvGeometry& g, bool has_bias) {
+    return {static_cast<int64_t>(pass), static_cast<int64_t>(choose_layout(g)), has_bias ? 1 : 0, g.n, g.c, g.h,
+            g.w, g.o, g.kh, g.kw, g.oh, g.ow, g.p.stride_h, g.p.stride_w, g.p.pad_h, g.p.pad_w,
+            g.p.dilation_h, g.p.dilation_w, g.p.groups};
+}
+
+memory::desc plain_desc(const memory::dims& dims, Tag tag) { return memory::desc(dims, memory::data_type::f32, tag); }
+
+struct Descs {
+    memory::desc src, weights, dst, bias;
+    memory::desc src_any, weights_any, dst_any;
+    memory::dims strides, dilates, pad_l, pad_r;
+};
+
+Descs make_descs(const ConvGeometry& g) {
+    Descs d;
+    const memory::dims src{g.n, g.c, g.h, g.w}, dst{g.n, g.o, g.oh, g.ow};
+    const memory::dims weights = g.p.groups == 1
+                                     ? memory::dims{g.o, g.c, g.kh, g.kw}
+                                     : memory::dims{g.p.groups, g.group_out(), g.group_in(), g.kh, g.kw};
+    d.src = plain_desc(src, Tag::nchw);
+    d.dst = plain_desc(dst, Tag::nchw);
+    d.weights = plain_desc(weights, g.p.groups == 1 ? Tag::oihw : Tag::goihw);
+    d.bias = plain_desc({g.o}, Tag::x);
+    const Layout layout = choose_layout(g);
+    const Tag activations = layout == Layout::Any ? Tag::any : layout == Layout::Plain ? Tag::nchw : Tag::nhwc;
+    d.src_any = plain_desc(src, activations);
+    d.dst_any = plain_desc(dst, activations);
+    d.weights_any = layout == Layout::Plain ? d.weights : plain_desc(weights, Tag::any);
+    d.strides = {g.p.stride_h, g.p.stride_w};
+    d.dilates = {g.p.dilation_h - 1, g.p.dilation_w - 1};  // oneDNN counts the gaps: 0 means no dilation
+    d.pad_l = {g.p.pad_h, g.p.pad_w};
+    d.pad_r = {g.pad_bottom(), g.pad_right()};
+    return d;
+}
+
+dnnl::primitive_attr user_scratchpad() {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return attr;
+}
+
+Operand make_operand(int arg, const memory::desc& plain, const memory::desc& used, bool is_output) {
+    Operand op;
+    op.arg = arg;
+    op.plain = plain;
+    op.used = used;
+    op.reordered = plain != used;
+    if (op.reordered) {
+        auto& eng = onednn_engine();
+        op.reorder = is_output ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, used, eng, plain))
+                               : dnnl::reorder(dnnl::reorder::primitive_desc(eng, plain, eng, used));
+    }
+    return op;
+}
+
+dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool with_bias,
+                                                     const dnnl::primitive_attr& attr) {
+    using Conv = dnnl::convolution_forward;
+    const auto desc = with_bias ? Conv::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                             d.src_any, d.weights_any, d.bias, d.dst_any, d.strides, d.dilates,
+                                             d.pad_l, d.pad_r)
+                                : Conv::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                             d.src_any, d.weights_any, d.dst_any, d.strides, d.dilates, d.pad_l,
+                                             d.pad_r);
+    return Conv::primitive_desc(desc, attr, onednn_engine());
+}
+
+std::shared_ptr<const Plan> build_plan(Pass pass, const ConvGeometry& g, bool has_bias) {
+    const Descs d = make_descs(g);
+    const dnnl::primitive_attr attr = user_scratchpad();
+    auto plan = std::make_shared<Plan>();
+    plan->has_bias = has_bias;
+    if (pass == Pass::Forward) {
+        const auto pd = forward_pd(d, has_bias, attr);
+        plan->primitive = dnnl::convolution_forward(pd);
+        plan->inputs[0] = make_operand(DNNL_ARG_SRC, d.src, pd.src_desc(), false);
+        plan->inputs[1] = make_operand(DNNL_ARG_WEIGHTS, d.weights, pd.weights_desc(), false);
+        plan->output = make_operand(DNNL_ARG_DST, d.dst, pd.dst_desc(), true);
+        plan->scratchpad = pd.scratchpad_desc();
+    } else if (pass == Pass::BackwardData) {
+        using Conv = dnnl::convolution_backward_data;
+        const auto hint = forward_pd(d, false, dnnl::primitive_attr());
+        const Conv::desc desc(dnnl::algorithm::convolution_direct, d.src_any, d.weights_any, d.dst_any, d.strides,
+                              d.dilates, d.pad_l, d.pad_r);
+        const Conv::primitive_desc pd(desc, attr, onednn_engine(), hint);
+        plan->primitive = Conv(pd);
+        plan->inputs[0] = make_operand(DNNL_ARG_DIFF_DST, d.dst, pd.diff_dst_desc(), false);
+        plan->inputs[1] = make_operand(DNNL_ARG_WEIGHTS, d.weights, pd.weights_desc(), false);
+        plan->output = make_operand(DNNL_ARG_DIFF_SRC, d.src, pd.diff_src_desc(), true);
+        plan->scratchpad = pd.scratchpad_desc();
+    } else {
+        using Conv = dnnl::convolution_backward_weights;
+        const auto hint = forward_pd(d, false, dnnl::primitive_attr());
+        const Conv::desc desc(dnnl::algorithm::convolution_direct, d.src_any, d.weights_any, d.dst_any, d.strides,
+                              d.dilates, d.pad_l, d.pad_r);
+        const Conv::primitive_desc pd(desc, attr, onednn_engine(), hint);
+        plan->primitive = Conv(pd);
+        plan->inputs[0] = make_operand(DNNL_ARG_DIFF_DST, d.dst, pd.diff_dst_desc(), false);
+        plan->inputs[1] = make_operand(DNNL_ARG_SRC, d.src, pd.src_desc(), false);
+        plan->output = make_operand(DNNL_ARG_DIFF_WEIGHTS, d.weights, pd.diff_weights_desc(), true);
+        plan->scratchpad = pd.scratchpad_desc();
+    }
+    return plan;
+}
+
+// Thread-safe plan cache; null plans record geometries oneDNN refused. Cleared when it grows past kMaxPlans
+// (a workload with ever-changing shapes).
+constexpr size_t kMaxPlans = 1024;
+
+std::shared_ptr<const Plan> get_plan(Pass pass, const ConvGeometry& g, bool has_bias) {
+    static std::mutex mutex;
+    static std::unordered_map<Key, std::shared_ptr<const Plan>, KeyHash> cache;
+    const Key key = plan_key(pass, g, has_bias);
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto it = cache.find(key);
+        if (it != cache.end()) return it->second;
+    }
+    std::shared_ptr<const Plan> plan;
+    try {
+        plan = build_plan(pass, g, has_bias);
+    } catch (const dnnl::error&) {
+        plan = nullptr;  // a geometry this oneDNN has no primitive for: the caller falls back to im2col
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cache.size() >= kMaxPlans) cache.clear();
+    return cache.emplace(key, plan).first->second;
+}
+
+memory wrap(const memory::desc& desc, const void* data) {
+    return memory(desc, onednn_engine(), const_cast<void*>(data));
+}
+
+// Runs a plan on contiguous plain inputs, writing the plain output `out`.
+void execute(const Plan& plan, const Tensor& in0, const Tensor& in1, const Tensor& bias, Tensor& out) {
+    dnnl::stream stream(onednn_engine());
+    std::unordered_map<int, memory> args;
+    const Tensor* inputs[2] = {&in0, &in1};
+    for (int i = 0; i < 2; ++i) {
+        const Operand& op = plan.inputs[i];
+        memory plain = wrap(op.plain, inputs[i]->raw_data());
+        if (op.reordered) {
+            const ConvSlot slot = i == 0 ? ConvSlot::Input0 : ConvSlot::Input1;
+            memory used = wrap(op.used, conv_workspace(slot, op.used.get_size()));
+            op.reorder.execute(stream, plain, used);
+            args.emplace(op.arg, used);
+        } else {
+            args.emplace(op.arg, plain);
+        }
+    }
+    if (plan.has_bias) args.emplace(DNNL_ARG_BIAS, wrap(plain_desc({bias.numel()}, Tag::x), bias.raw_data()));
+    memory out_plain = wrap(plan.output.plain, out.raw_data());
+    memory out_used = out_plain;
+    if (plan.output.reordered)
+        out_used = wrap(plan.output.used, conv_workspace(ConvSlot::Output, plan.output.used.get_size()));
+    args.emplace(plan.output.arg, out_used);
+    if (plan.scratchpad.get_size() > 0) {
+        void* scratchpad = conv_workspace(ConvSlot::Scratchpad, plan.scratchpad.get_size());
+        args.emplace(DNNL_ARG_SCRATCHPAD, wrap(plan.scratchpad, scratchpad));
+    }
+    try {
+        plan.primitive.execute(stream, args);
+        if (plan.output.reordered) plan.output.reorder.execute(stream, out_used, out_plain);
+        stream.wait();
+    } catch (const dnnl::error& e) {
+        throw Error(detail::concat("conv2d: oneDNN failed to execute a convolution: ", e.what()));
+    }
+}
+
+Tensor plain(const Tensor& t) { return t.detach().contiguous(); }
+
+// oneDNN needs pad_bottom >= 1 - stride; with more unused trailing input rows (dilated transposed
+// convolutions with output_padding) those rows are left out of the primitive.
+ConvGeometry cropped(const ConvGeometry& g) {
+    ConvGeometry c = g;
+    c.h -= std::max<int64_t>(0, 1 - g.p.stride_h - g.pad_bottom());
+    c.w -= std::max<int64_t>(0, 1 - g.p.stride_w - g.pad_right());
+    return c;
+}
+
+Tensor crop_input(const Tensor& x, const ConvGeometry& c) {
+    if (x.size(2) == c.h && x.size(3) == c.w) return plain(x);
+    return x.detach().narrow(2, 0, c.h).narrow(3, 0, c.w).contiguous();
+}
+
+}  // namespace
+
+Tensor conv2d_forward_onednn(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g) {
+    const ConvGeometry c = cropped(g);
+    const auto plan = get_plan(Pass::Forward, c, bias.defined());
+    if (!plan) return conv2d_forward_im2col(x, w, bias, g);
+    Tensor y = empty({g.n, g.o, g.oh, g.ow}, DType::Float32);
+    execute(*plan, crop_input(x, c), plain(w), bias.defined() ? plain(bias) : Tensor(), y);
+    return y;
+}
+
+Tensor conv2d_backward_data_onednn(const Tensor& grad_y, const Tensor& w, const ConvGeometry& g) {
+    const ConvGeometry c = cropped(g);
+    const auto plan = get_plan(Pass::BackwardData, c, false);
+    if (!plan) return conv2d_backward_data_im2col(grad_y, w, g);
+    Tensor dx = empty({c.n, c.c, c.h, c.w}, DType::Float32);
+    execute(*plan, plain(grad_y), plain(w), Tensor(), dx);
+    if (c.h == g.h && c.w == g.w) return dx;
+    Tensor full = zeros({g.n, g.c, g.h, g.w}, DType::Float32);
+    Tensor inner = full.narrow(2, 0, c.h).narrow(3, 0, c.w);
+    inner.copy_(dx);
+    return full;
+}
+
+Tensor conv2d_backward_weight_onednn(const Tensor& grad_y, const Tensor& x, const ConvGeometry& g) {
+    const ConvGeometry c = cropped(g);
+    const auto plan = get_plan(Pass::BackwardWeights, c, false);
+    if (!plan) return conv2d_backward_weight_im2col(grad_y, x, g);
+    Tensor dw = empty({g.o, g.group_in(), g.kh, g.kw}, DType::Float32);
+    execute(*plan, plain(grad_y), crop_input(x, c), Tensor(), dw);
+    return dw;
+}
+
+}  // namespace engine::cpu
