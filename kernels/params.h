@@ -29,6 +29,11 @@ struct Conv2dParams {
     int64_t pad_h = 0, pad_w = 0;
     int64_t dilation_h = 1, dilation_w = 1;
     int64_t groups = 1;
+
+    // The same stride, padding and dilation along both spatial dims (nn.Conv2d's int arguments).
+    static Conv2dParams make(int64_t stride, int64_t padding, int64_t dilation = 1, int64_t groups = 1) {
+        return {stride, stride, padding, padding, dilation, dilation, groups};
+    }
 };
 
 // As nn.MaxPool2d / nn.AvgPool2d. stride 0 means "equal to the kernel size".

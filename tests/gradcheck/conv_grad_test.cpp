@@ -12,12 +12,7 @@ using engine::test::random_tensor;
 namespace {
 
 Conv2dParams params(int64_t stride, int64_t pad, int64_t dilation = 1, int64_t groups = 1) {
-    Conv2dParams p;
-    p.stride_h = p.stride_w = stride;
-    p.pad_h = p.pad_w = pad;
-    p.dilation_h = p.dilation_w = dilation;
-    p.groups = groups;
-    return p;
+    return Conv2dParams::make(stride, pad, dilation, groups);
 }
 
 auto conv_fn(const Conv2dParams& p) {

@@ -22,12 +22,7 @@ struct ConvCase {
 };
 
 Conv2dParams params(int64_t stride, int64_t pad, int64_t dilation = 1, int64_t groups = 1) {
-    Conv2dParams p;
-    p.stride_h = p.stride_w = stride;
-    p.pad_h = p.pad_w = pad;
-    p.dilation_h = p.dilation_w = dilation;
-    p.groups = groups;
-    return p;
+    return Conv2dParams::make(stride, pad, dilation, groups);
 }
 
 Conv2dParams params_hw(std::array<int64_t, 2> stride, std::array<int64_t, 2> pad, std::array<int64_t, 2> dilation) {
