@@ -20,6 +20,12 @@ bool needs_grad(const TensorList& inputs) {
     return false;
 }
 
+void check_inplace_allowed(const Tensor& t, const char* op) {
+    ENGINE_CHECK(!(GradMode::is_enabled() && t.requires_grad()), op,
+                 ": in-place write to a tensor that requires grad (shape ", shape_str(t.shape()),
+                 "); do it under NoGradGuard (e.g. a parameter update) or use an out-of-place op");
+}
+
 SavedTensor::SavedTensor(const Tensor& t) {
     if (!t.defined()) return;
     data_ = t.detach();

@@ -19,6 +19,10 @@ namespace engine {
 bool needs_grad(std::initializer_list<Tensor> inputs);
 bool needs_grad(const TensorList& inputs);
 
+// In-place writes would silently corrupt a graph, so they are refused on tensors that require grad while grad
+// mode is on (parameter updates run under NoGradGuard). Throws naming `op` and the shape.
+void check_inplace_allowed(const Tensor& t, const char* op);
+
 // A tensor kept for backward: an alias without history (so an output saved by its own grad_fn forms no
 // reference cycle) plus the version it had, to detect in-place modification before backward.
 class SavedTensor {

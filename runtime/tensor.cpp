@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "autograd/autograd_meta.h"
-#include "autograd/grad_mode.h"
+#include "autograd/function.h"
 #include "kernels/backend.h"
 
 namespace engine {
@@ -73,12 +73,6 @@ void* Tensor::raw_data() const {
     check_defined("data");
     char* base = static_cast<char*>(impl_->storage->data());
     return base ? base + impl_->offset * static_cast<int64_t>(dtype_size(impl_->dtype)) : nullptr;
-}
-
-static void check_inplace_allowed(const Tensor& t, const char* op) {
-    ENGINE_CHECK(!(GradMode::is_enabled() && t.requires_grad()), op,
-                 ": in-place write to a tensor that requires grad (shape ", shape_str(t.shape()),
-                 "); do it under NoGradGuard (e.g. a parameter update) or use an out-of-place op");
 }
 
 Tensor& Tensor::fill_(double value) {

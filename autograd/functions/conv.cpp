@@ -21,8 +21,7 @@ void check_params(const char* op, const Conv2dParams& p) {
     ENGINE_CHECK(p.groups >= 1, op, ": groups must be >= 1, got ", params_str(p));
 }
 
-// Shapes, dtypes and devices shared by both ops; `weight_out` is the weight dim that counts output channels
-// per group (0 for conv2d's (O, C/g, kh, kw), 1 for the transposed (C_in, C_out/g, kh, kw)).
+// Shapes, dtypes, devices and parameters shared by both ops (the channel checks differ and stay with each op).
 void check_inputs(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
     check_floating(op, x, "input");
     check_floating(op, weight, "weight");
@@ -48,6 +47,17 @@ void check_bias_shape(const char* op, const Tensor& bias, int64_t channels) {
                  "], got ", shape_str(bias.shape()));
 }
 
+// The input is only needed for the weight gradient and the weight for the input gradient: the first layer of
+// a network (input without grad) keeps no weight alive and runs no input-gradient kernel.
+struct ConvSaved {
+    SavedTensor x, weight;
+};
+
+ConvSaved save_for_backward(const Tensor& x, const Tensor& weight) {
+    return {weight.requires_grad() ? SavedTensor(x) : SavedTensor(),
+            x.requires_grad() ? SavedTensor(weight) : SavedTensor()};
+}
+
 // Per-channel sum of the output gradient: the bias gradient.
 Tensor bias_grad(const Tensor& grad_y) { return sum(grad_y, {0, 2, 3}); }
 
@@ -71,17 +81,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
     Tensor y = backend_for(x).conv2d_forward(x, weight, bias, p);
     if (needs_grad({x, weight, bias})) {
-        // The input is only needed for the weight gradient and the weight for the input gradient: the first
-        // layer of a network (input without grad) keeps no weight alive and runs no input-gradient kernel.
         record(op, {x, weight, bias}, {y},
-               [p, x_shape = x.shape(), w_shape = weight.shape(),
-                xs = weight.requires_grad() ? SavedTensor(x) : SavedTensor(),
-                ws = x.requires_grad() ? SavedTensor(weight) : SavedTensor()](const TensorList& g,
-                                                                               const std::vector<bool>& needs) {
+               [p, x_shape = x.shape(), w_shape = weight.shape(), saved = save_for_backward(x, weight)](
+                   const TensorList& g, const std::vector<bool>& needs) {
                    Backend& backend = backend_for(g[0]);
                    Tensor gx, gw, gb;
-                   if (needs[0]) gx = backend.conv2d_backward_data(g[0], ws.get(), x_shape, p);
-                   if (needs[1]) gw = backend.conv2d_backward_weight(g[0], xs.get(), w_shape, p);
+                   if (needs[0]) gx = backend.conv2d_backward_data(g[0], saved.weight.get(), x_shape, p);
+                   if (needs[1]) gw = backend.conv2d_backward_weight(g[0], saved.x.get(), w_shape, p);
                    if (needs[2]) gb = bias_grad(g[0]);
                    return TensorList{gx, gw, gb};
                });
@@ -120,20 +126,18 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     if (bias.defined()) backend.binary_(BinaryOp::Add, y, bias.detach().view({1, c_out, 1, 1}));
     if (needs_grad({x, weight, bias})) {
         record(op, {x, weight, bias}, {y},
-               [p, x_shape = x.shape(), w_shape = weight.shape(),
-                xs = weight.requires_grad() ? SavedTensor(x) : SavedTensor(),
-                ws = x.requires_grad() ? SavedTensor(weight) : SavedTensor()](const TensorList& g,
-                                                                               const std::vector<bool>& needs) {
+               [p, x_shape = x.shape(), w_shape = weight.shape(), saved = save_for_backward(x, weight)](
+                   const TensorList& g, const std::vector<bool>& needs) {
                    Backend& be = backend_for(g[0]);
                    Tensor gx, gw, gb;
                    if (needs[0]) {
-                       gx = be.conv2d_forward(g[0], ws.get(), Tensor(), p);
+                       gx = be.conv2d_forward(g[0], saved.weight.get(), Tensor(), p);
                        // output_padding >= stride (allowed when < dilation) gives the convolution of y extra
                        // output rows that x never had.
                        if (gx.size(2) != x_shape[2] || gx.size(3) != x_shape[3])
                            gx = gx.narrow(2, 0, x_shape[2]).narrow(3, 0, x_shape[3]).contiguous();
                    }
-                   if (needs[1]) gw = be.conv2d_backward_weight(xs.get(), g[0], w_shape, p);
+                   if (needs[1]) gw = be.conv2d_backward_weight(saved.x.get(), g[0], w_shape, p);
                    if (needs[2]) gb = bias_grad(g[0]);
                    return TensorList{gx, gw, gb};
                });

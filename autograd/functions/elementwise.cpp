@@ -159,9 +159,7 @@ Tensor compare_scalar_op(CompareOp op, const Tensor& a, double s) {
 
 Tensor& inplace_op(BinaryOp op, Tensor& a, const Tensor& b, const char* name) {
     ENGINE_CHECK(a.defined() && b.defined(), name, ": an input is undefined");
-    ENGINE_CHECK(!(GradMode::is_enabled() && a.requires_grad()), name,
-                 ": in-place write to a tensor that requires grad; do it under NoGradGuard or use the "
-                 "out-of-place op");
+    check_inplace_allowed(a, name);
     check_same_device(name, a, b);
     ENGINE_CHECK(broadcast_shapes(a.shape(), b.shape(), name) == a.shape(), name, ": shape ", shape_str(b.shape()),
                  " does not broadcast to the destination shape ", shape_str(a.shape()));
