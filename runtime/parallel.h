@@ -1,6 +1,7 @@
 // Work splitting across the CPU's cores (OpenMP underneath, shared with oneDNN's thread pool).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 
@@ -12,6 +13,12 @@ namespace engine {
 
 // Below this many elements of simple work a loop stays on one thread: waking a team costs a few microseconds.
 constexpr int64_t kParallelGrain = 32768;
+
+// Items per chunk so that one chunk holds about kParallelGrain units of work, for loops over items (planes,
+// channels, rows) that each cost `work_per_item` units.
+inline int64_t grain_for(int64_t work_per_item) {
+    return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, work_per_item));
+}
 
 int num_threads();
 void set_num_threads(int n);

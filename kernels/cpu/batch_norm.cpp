@@ -28,9 +28,7 @@ BnLayout bn_layout(const Shape& shape) {
     return l;
 }
 
-int64_t channel_grain(const BnLayout& l) {
-    return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, l.count()));
-}
+int64_t channel_grain(const BnLayout& l) { return grain_for(l.count()); }
 
 // Eight independent partial sums let the compiler vectorise a double reduction without reassociation flags.
 template <class T>
@@ -140,7 +138,7 @@ template <class T>
 void normalize(const T* x, T* y, const BnLayout& l, const std::vector<T>& mean, const std::vector<T>& scale,
                const std::vector<T>& shift) {
     if (l.inner > 1) {
-        parallel_for(0, l.n * l.c, std::max<int64_t>(1, kParallelGrain / l.inner), [&](int64_t lo, int64_t hi) {
+        parallel_for(0, l.n * l.c, grain_for(l.inner), [&](int64_t lo, int64_t hi) {
             for (int64_t plane = lo; plane < hi; ++plane) {
                 const int64_t ch = plane % l.c;
                 const T m = mean[ch], a = scale[ch], b = shift[ch];
@@ -154,7 +152,7 @@ void normalize(const T* x, T* y, const BnLayout& l, const std::vector<T>& mean, 
     const T* m = mean.data();
     const T* a = scale.data();
     const T* b = shift.data();
-    parallel_for(0, l.n, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, l.c)), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, l.n, grain_for(l.c), [&](int64_t lo, int64_t hi) {
         for (int64_t r = lo; r < hi; ++r) {
             const T* in = x + r * l.c;
             T* out = y + r * l.c;

@@ -29,7 +29,7 @@ template <class T>
 void im2col(const T* x, const ConvGeometry& g, int64_t oh0, int64_t oh1, T* col) {
     const int64_t rows = g.group_in() * g.kh * g.kw;
     const int64_t cols = (oh1 - oh0) * g.ow;
-    const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, cols));
+    const int64_t grain = grain_for(cols);
     parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
             const int64_t c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
@@ -63,7 +63,7 @@ template <class T>
 void col2im_add(const T* col, const ConvGeometry& g, int64_t oh0, int64_t oh1, T* dx) {
     const int64_t cols = (oh1 - oh0) * g.ow;
     const int64_t per_channel = g.kh * g.kw * cols;
-    parallel_for(0, g.group_in(), std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, per_channel)),
+    parallel_for(0, g.group_in(), grain_for(per_channel),
                  [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
             T* plane = dx + c * g.h * g.w;

@@ -155,7 +155,7 @@ Tensor CpuBackend::index_select(const Tensor& x_in, int64_t dim, const Tensor& i
             const Slabs s = slabs(x.shape(), dim);
             const T* in = reinterpret_cast<const T*>(x.raw_data());
             T* o = reinterpret_cast<T*>(out.raw_data());
-            parallel_for(0, s.outer * count, std::max<int64_t>(1, kParallelGrain / s.inner),
+            parallel_for(0, s.outer * count, grain_for(s.inner),
                          [&](int64_t lo, int64_t hi) {
                              for (int64_t row = lo; row < hi; ++row) {
                                  const int64_t outer = row / count, k = row % count;
@@ -186,7 +186,7 @@ Tensor CpuBackend::index_add(const Tensor& self, int64_t dim, const Tensor& inde
             constexpr int64_t band = 1024;
             const int64_t bands = (s.inner + band - 1) / band;
             const int64_t work = std::max<int64_t>(1, count * std::min(s.inner, band));
-            parallel_for(0, s.outer * bands, std::max<int64_t>(1, kParallelGrain / work), [&](int64_t lo, int64_t hi) {
+            parallel_for(0, s.outer * bands, grain_for(work), [&](int64_t lo, int64_t hi) {
                 for (int64_t w = lo; w < hi; ++w) {
                     const int64_t outer = w / bands, b0 = (w % bands) * band;
                     const int64_t width = std::min(band, s.inner - b0);

@@ -73,7 +73,7 @@ struct PlaneGeometry {
 };
 
 int64_t plane_grain(const PlaneGeometry& g) {
-    return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, g.out_h * g.out_w));
+    return grain_for(g.out_h * g.out_w);
 }
 
 // One output row of nearest resampling; doubling (the common x2 upsampling) is a contiguous, vectorisable

@@ -15,10 +15,6 @@ namespace {
 
 Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
 
-// Planes per thread chunk so that a chunk holds about kParallelGrain units of work.
-int64_t plane_grain(int64_t work_per_plane) {
-    return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, work_per_plane));
-}
 
 struct PoolGeometry {
     int64_t planes, in_h, in_w, out_h, out_w;
@@ -148,7 +144,7 @@ void max_pool_forward_impl(const T* x, T* y, int64_t* indices, const PoolGeometr
     const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
     const T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
                                                           : std::numeric_limits<T>::lowest();
-    parallel_for(0, g.planes, plane_grain(out_plane * g.kernel_h * g.kernel_w), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, g.planes, grain_for(out_plane * g.kernel_h * g.kernel_w), [&](int64_t lo, int64_t hi) {
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* in = x + plane * in_plane;
             for (int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -206,7 +202,7 @@ void avg_pool_forward_impl(const T* x, T* y, const PoolGeometry& g, bool count_i
     const auto cols = avg_ranges(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w);
     const TapColumns taps = tap_columns(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w, 1);
     const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-    parallel_for(0, g.planes, plane_grain(out_plane * g.kernel_h * g.kernel_w), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, g.planes, grain_for(out_plane * g.kernel_h * g.kernel_w), [&](int64_t lo, int64_t hi) {
         std::vector<AccOf<T>> acc(g.out_w);
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* in = x + plane * in_plane;
@@ -240,7 +236,7 @@ void avg_pool_backward_impl(const T* gy, T* gx, const PoolGeometry& g, bool coun
     const auto cols = avg_ranges(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w);
     const TapColumns taps = tap_columns(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w, 1);
     const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-    parallel_for(0, g.planes, plane_grain(out_plane * g.kernel_h * g.kernel_w), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, g.planes, grain_for(out_plane * g.kernel_h * g.kernel_w), [&](int64_t lo, int64_t hi) {
         std::vector<T> share(g.out_w);
         for (int64_t plane = lo; plane < hi; ++plane) {
             T* grad_in = gx + plane * in_plane;
@@ -282,7 +278,7 @@ void adaptive_avg_forward_impl(const T* x, T* y, int64_t planes, int64_t in_h, i
     const auto rows = adaptive_ranges(out_h, in_h);
     const auto cols = adaptive_ranges(out_w, in_w);
     const int64_t in_plane = in_h * in_w, out_plane = out_h * out_w;
-    parallel_for(0, planes, plane_grain(std::max(in_plane, out_plane)), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, planes, grain_for(std::max(in_plane, out_plane)), [&](int64_t lo, int64_t hi) {
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* in = x + plane * in_plane;
             T* out = y + plane * out_plane;
@@ -309,7 +305,7 @@ void adaptive_avg_backward_impl(const T* gy, T* gx, int64_t planes, int64_t in_h
     const auto rows = adaptive_ranges(out_h, in_h);
     const auto cols = adaptive_ranges(out_w, in_w);
     const int64_t in_plane = in_h * in_w, out_plane = out_h * out_w;
-    parallel_for(0, planes, plane_grain(std::max(in_plane, out_plane)), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, planes, grain_for(std::max(in_plane, out_plane)), [&](int64_t lo, int64_t hi) {
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* grad_out = gy + plane * out_plane;
             T* grad_in = gx + plane * in_plane;
@@ -355,7 +351,7 @@ Tensor CpuBackend::max_pool2d_backward(const Tensor& grad_y_in, const Tensor& in
         const scalar_t* gy = grad_y.data<scalar_t>();
         const int64_t* idx = indices.data<int64_t>();
         scalar_t* gx = grad_x.data<scalar_t>();
-        parallel_for(0, planes, plane_grain(in_plane + out_plane), [&](int64_t lo, int64_t hi) {
+        parallel_for(0, planes, grain_for(in_plane + out_plane), [&](int64_t lo, int64_t hi) {
             for (int64_t plane = lo; plane < hi; ++plane) {
                 const scalar_t* grad_out = gy + plane * out_plane;
                 const int64_t* at = idx + plane * out_plane;

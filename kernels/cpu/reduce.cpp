@@ -127,14 +127,14 @@ void arg_extreme(const Tensor& x, int64_t dim, T* value, int64_t* index) {
     const int64_t reduce = shape.empty() ? 1 : shape[dim];
     const T* data = x.data<T>();
     if (inner == 1) {
-        parallel_for(0, outer, std::max<int64_t>(1, kParallelGrain / reduce), [&](int64_t lo, int64_t hi) {
+        parallel_for(0, outer, grain_for(reduce), [&](int64_t lo, int64_t hi) {
             for (int64_t o = lo; o < hi; ++o) arg_extreme_row<IsMax>(data + o * reduce, reduce, value[o], index[o]);
         });
         return;
     }
     const int64_t band = cpu::kReduceBand;
     const int64_t bands = (inner + band - 1) / band;
-    const int64_t grain = std::max<int64_t>(1, kParallelGrain / (reduce * std::min(inner, band)));
+    const int64_t grain = grain_for(reduce * std::min(inner, band));
     parallel_for(0, outer * bands, grain, [&](int64_t lo, int64_t hi) {
         for (int64_t w = lo; w < hi; ++w) {
             const int64_t o = w / bands, b0 = (w % bands) * band;

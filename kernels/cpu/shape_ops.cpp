@@ -113,7 +113,7 @@ Tensor CpuBackend::pad(const Tensor& x, const std::vector<int64_t>& pads, PadMod
         const scalar_t* in = src.data<scalar_t>();
         scalar_t* o = out.data<scalar_t>();
         parallel_for(
-            0, m.planes * m.out_h, std::max<int64_t>(1, kParallelGrain / m.out_w), [&](int64_t lo, int64_t hi) {
+            0, m.planes * m.out_h, grain_for(m.out_w), [&](int64_t lo, int64_t hi) {
                 for (int64_t row = lo; row < hi; ++row) {
                     const int64_t p = row / m.out_h, oh = row % m.out_h;
                     const scalar_t* in_row = in + (p * m.in_h + m.rows[oh]) * m.in_w;
@@ -148,7 +148,7 @@ Tensor CpuBackend::pad_backward(const Tensor& grad_y, const Shape& x_shape, cons
         scalar_t* out = gx.data<scalar_t>();
         // Output positions that read the same input element add up, so each thread owns whole planes.
         const int64_t plane_work = std::max<int64_t>(1, m.out_h * m.out_w);
-        parallel_for(0, m.planes, std::max<int64_t>(1, kParallelGrain / plane_work), [&](int64_t lo, int64_t hi) {
+        parallel_for(0, m.planes, grain_for(plane_work), [&](int64_t lo, int64_t hi) {
             for (int64_t p = lo; p < hi; ++p) {
                 scalar_t* plane = out + p * m.in_h * m.in_w;
                 for (int64_t oh = 0; oh < m.out_h; ++oh) {

@@ -147,7 +147,7 @@ void softmax_backward_cols(const T* y, const T* g, T* gx, int64_t classes, int64
 template <class Row, class Cols>
 void for_each_slice(const Layout& l, const Row& row, const Cols& cols) {
     if (l.inner == 1) {
-        parallel_for(0, l.outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(l.classes, 1)),
+        parallel_for(0, l.outer, grain_for(l.classes),
                      [&](int64_t lo, int64_t hi) {
                          for (int64_t o = lo; o < hi; ++o) row(o * l.classes, l.classes);
                      });
@@ -155,7 +155,7 @@ void for_each_slice(const Layout& l, const Row& row, const Cols& cols) {
     }
     const int64_t bands = (l.inner + kBand - 1) / kBand;
     const int64_t work = std::max<int64_t>(1, l.classes * std::min(l.inner, kBand));
-    parallel_for(0, l.outer * bands, std::max<int64_t>(1, kParallelGrain / work), [&](int64_t lo, int64_t hi) {
+    parallel_for(0, l.outer * bands, grain_for(work), [&](int64_t lo, int64_t hi) {
         for (int64_t w = lo; w < hi; ++w) {
             const int64_t o = w / bands, b0 = (w % bands) * kBand;
             cols(o * l.classes * l.inner + b0, std::min(kBand, l.inner - b0));
