@@ -15,8 +15,6 @@
 namespace engine {
 namespace {
 
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
-
 struct BnLayout {
     int64_t n, c, inner;
     int64_t count() const { return n * inner; }  // values per channel

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "kernels/backend.h"
 #include "kernels/cpu/conv_impl.h"
 #include "kernels/cpu/conv_workspace.h"
 #include "kernels/cpu/gemm.h"
@@ -112,8 +113,8 @@ void for_each_image(const ConvGeometry& g, int64_t col_elems, const F& per_image
 
 template <class T>
 Tensor forward_impl(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in, const ConvGeometry& g) {
-    const Tensor x = x_in.detach().contiguous(), w = w_in.detach().contiguous();
-    const Tensor bias = bias_in.defined() ? bias_in.detach().contiguous() : Tensor();
+    const Tensor x = dense(x_in), w = dense(w_in);
+    const Tensor bias = bias_in.defined() ? dense(bias_in) : Tensor();
     Tensor y = empty({g.n, g.o, g.oh, g.ow}, x.dtype());
     const T* px = x.data<T>();
     const T* pw = w.data<T>();
@@ -147,7 +148,7 @@ Tensor forward_impl(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_i
 
 template <class T>
 Tensor backward_data_impl(const Tensor& gy_in, const Tensor& w_in, const ConvGeometry& g) {
-    const Tensor gy = gy_in.detach().contiguous(), w = w_in.detach().contiguous();
+    const Tensor gy = dense(gy_in), w = dense(w_in);
     Tensor dx = zeros({g.n, g.c, g.h, g.w}, gy.dtype());
     const T* pgy = gy.data<T>();
     const T* pw = w.data<T>();
@@ -177,7 +178,7 @@ Tensor backward_data_impl(const Tensor& gy_in, const Tensor& w_in, const ConvGeo
 
 template <class T>
 Tensor backward_weight_impl(const Tensor& gy_in, const Tensor& x_in, const ConvGeometry& g) {
-    const Tensor gy = gy_in.detach().contiguous(), x = x_in.detach().contiguous();
+    const Tensor gy = dense(gy_in), x = dense(x_in);
     const int64_t cg = g.group_in(), og = g.group_out(), kg = cg * g.kh * g.kw, plane = g.oh * g.ow;
     Tensor dw = zeros({g.o, cg, g.kh, g.kw}, gy.dtype());
     const T* pgy = gy.data<T>();

@@ -11,6 +11,7 @@
 
 #include <dnnl.hpp>
 
+#include "kernels/backend.h"
 #include "kernels/cpu/conv_impl.h"
 #include "kernels/cpu/conv_workspace.h"
 
@@ -252,8 +253,6 @@ void execute(const Plan& plan, const Tensor& in0, const Tensor& in1, const Tenso
     }
 }
 
-Tensor plain(const Tensor& t) { return t.detach().contiguous(); }
-
 // oneDNN needs pad_bottom >= 1 - stride; with more unused trailing input rows (dilated transposed
 // convolutions with output_padding) those rows are left out of the primitive.
 ConvGeometry cropped(const ConvGeometry& g) {
@@ -264,7 +263,7 @@ ConvGeometry cropped(const ConvGeometry& g) {
 }
 
 Tensor crop_input(const Tensor& x, const ConvGeometry& c) {
-    if (x.size(2) == c.h && x.size(3) == c.w) return plain(x);
+    if (x.size(2) == c.h && x.size(3) == c.w) return dense(x);
     return x.detach().narrow(2, 0, c.h).narrow(3, 0, c.w).contiguous();
 }
 
@@ -275,7 +274,7 @@ Tensor conv2d_forward_onednn(const Tensor& x, const Tensor& w, const Tensor& bia
     const auto plan = get_plan(Pass::Forward, c, bias.defined());
     if (!plan) return conv2d_forward_im2col(x, w, bias, g);
     Tensor y = empty({g.n, g.o, g.oh, g.ow}, DType::Float32);
-    execute(*plan, crop_input(x, c), plain(w), bias.defined() ? plain(bias) : Tensor(), y);
+    execute(*plan, crop_input(x, c), dense(w), bias.defined() ? dense(bias) : Tensor(), y);
     return y;
 }
 
@@ -284,7 +283,7 @@ Tensor conv2d_backward_data_onednn(const Tensor& grad_y, const Tensor& w, const 
     const auto plan = get_plan(Pass::BackwardData, c, false);
     if (!plan) return conv2d_backward_data_im2col(grad_y, w, g);
     Tensor dx = empty({c.n, c.c, c.h, c.w}, DType::Float32);
-    execute(*plan, plain(grad_y), plain(w), Tensor(), dx);
+    execute(*plan, dense(grad_y), dense(w), Tensor(), dx);
     if (c.h == g.h && c.w == g.w) return dx;
     Tensor full = zeros({g.n, g.c, g.h, g.w}, DType::Float32);
     Tensor inner = full.narrow(2, 0, c.h).narrow(3, 0, c.w);
@@ -297,7 +296,7 @@ Tensor conv2d_backward_weight_onednn(const Tensor& grad_y, const Tensor& x, cons
     const auto plan = get_plan(Pass::BackwardWeights, c, false);
     if (!plan) return conv2d_backward_weight_im2col(grad_y, x, g);
     Tensor dw = empty({g.o, g.group_in(), g.kh, g.kw}, DType::Float32);
-    execute(*plan, plain(grad_y), crop_input(x, c), Tensor(), dw);
+    execute(*plan, dense(grad_y), crop_input(x, c), Tensor(), dw);
     return dw;
 }
 

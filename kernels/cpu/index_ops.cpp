@@ -11,8 +11,6 @@
 namespace engine {
 namespace {
 
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
-
 // Bool is moved as uint8 (same bytes) so that scatter_add's += stays well defined.
 template <class T>
 using Elem = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;

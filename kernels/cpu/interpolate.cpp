@@ -11,8 +11,6 @@
 namespace engine {
 namespace {
 
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
-
 // PyTorch's nearest_idx: exact for equal or doubled sizes, else floor(dst * scale) in float32 (where scale is
 // 1/scale_factor when the user gave one, in/out otherwise), clamped to the last input index.
 std::vector<int64_t> nearest_indices(int64_t in, int64_t out, double user_scale) {

@@ -16,8 +16,6 @@ namespace {
 
 constexpr int64_t kLossChunk = 16384;
 
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
-
 // The (N, C, S) view of log_probs (N, C, d1, ...): S is the product of the trailing dims.
 struct NllLayout {
     int64_t batch = 0, classes = 0, spatial = 1;

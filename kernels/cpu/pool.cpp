@@ -13,9 +13,6 @@
 namespace engine {
 namespace {
 
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
-
-
 struct PoolGeometry {
     int64_t planes, in_h, in_w, out_h, out_w;
     int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;

@@ -12,7 +12,6 @@ namespace engine {
 namespace {
 
 // A contiguous alias of t; the detach keeps a copy made here out of the autograd graph.
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
 
 template <class T, class AccT>
 struct SumOp {

@@ -8,8 +8,6 @@
 namespace engine {
 namespace {
 
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
-
 // The part of an unpadded tensor that survives in the padded one, in both coordinate systems.
 struct PadRegion {
     Shape size;                   // extent of the overlap

@@ -13,8 +13,6 @@ namespace {
 
 constexpr int64_t kBand = 256;  // columns per work item when inner > 1
 
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
-
 struct Layout {
     int64_t outer = 1, classes = 1, inner = 1;
 };
