@@ -6,19 +6,16 @@
 
 namespace engine {
 
-bool needs_grad(std::initializer_list<Tensor> inputs) {
+template <class Tensors>
+static bool any_needs_grad(const Tensors& inputs) {
     if (!GradMode::is_enabled()) return false;
     for (const Tensor& t : inputs)
         if (t.defined() && t.requires_grad()) return true;
     return false;
 }
 
-bool needs_grad(const TensorList& inputs) {
-    if (!GradMode::is_enabled()) return false;
-    for (const Tensor& t : inputs)
-        if (t.defined() && t.requires_grad()) return true;
-    return false;
-}
+bool needs_grad(std::initializer_list<Tensor> inputs) { return any_needs_grad(inputs); }
+bool needs_grad(const TensorList& inputs) { return any_needs_grad(inputs); }
 
 void check_inplace_allowed(const Tensor& t, const char* op) {
     ENGINE_CHECK(!(GradMode::is_enabled() && t.requires_grad()), op,

@@ -129,13 +129,8 @@ Tensor scalar_op(BinaryOp op, const Tensor& input, double s, bool scalar_first) 
                                              : (s == 0.0 ? zeros_like(gy) : mul(mul(gy, pow(as.get(), s - 1.0)), s));
                            break;
                        case BinaryOp::Maximum:
-                       case BinaryOp::Minimum: {
-                           const Tensor x = as.get();
-                           const Tensor loses = op == BinaryOp::Maximum ? lt(x, s) : gt(x, s);
-                           const Tensor shared = where(eq(x, s), mul(gy, 0.5), gy);
-                           ga = where(loses, zeros_like(shared), shared);
-                           break;
-                       }
+                       case BinaryOp::Minimum:  // ops.h has no scalar form of these
+                           throw Error(detail::concat(binary_op_name(op), ": no scalar form"));
                    }
                    return TensorList{ga};
                });
