@@ -51,11 +51,6 @@ Tensor view_op(const char* name, const Tensor& x, const Shape& shape, const Stri
     return out;
 }
 
-Tensor reshape_grad(const Tensor& grad, const Shape& shape) {
-    Tensor g = grad.is_contiguous() ? grad : grad.contiguous();
-    return make_view(g, shape, contiguous_strides(shape), g.offset());
-}
-
 }  // namespace
 
 Tensor Tensor::view(const Shape& requested) const {
@@ -66,7 +61,7 @@ Tensor Tensor::view(const Shape& requested) const {
                  "size ", shape_str(shape()), " and strides ", shape_str(strides()), "; use reshape()");
     const Shape original = shape();
     return view_op("view", *this, target, *strides_opt, offset(),
-                   [original](const Tensor& g) { return reshape_grad(g, original); });
+                   [original](const Tensor& g) { return g.reshape(original); });
 }
 
 Tensor Tensor::reshape(const Shape& requested) const {
@@ -178,7 +173,7 @@ Tensor Tensor::squeeze(int64_t d) const {
     new_strides.erase(new_strides.begin() + d);
     const Shape original = shape();
     return view_op("squeeze", *this, new_shape, new_strides, offset(),
-                   [original](const Tensor& g) { return reshape_grad(g, original); });
+                   [original](const Tensor& g) { return g.reshape(original); });
 }
 
 Tensor Tensor::squeeze() const {
@@ -193,7 +188,7 @@ Tensor Tensor::squeeze() const {
     if (new_shape.size() == shape().size()) return *this;
     const Shape original = shape();
     return view_op("squeeze", *this, new_shape, new_strides, offset(),
-                   [original](const Tensor& g) { return reshape_grad(g, original); });
+                   [original](const Tensor& g) { return g.reshape(original); });
 }
 
 Tensor Tensor::unsqueeze(int64_t d) const {
@@ -206,7 +201,7 @@ Tensor Tensor::unsqueeze(int64_t d) const {
     new_strides.insert(new_strides.begin() + d, stride);
     const Shape original = shape();
     return view_op("unsqueeze", *this, new_shape, new_strides, offset(),
-                   [original](const Tensor& g) { return reshape_grad(g, original); });
+                   [original](const Tensor& g) { return g.reshape(original); });
 }
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
