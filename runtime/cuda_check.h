@@ -2,7 +2,7 @@
 // carries the CUDA message. Only included by CUDA-enabled sources.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "runtime/cuda_api.h"
 
 #include "runtime/error.h"
 

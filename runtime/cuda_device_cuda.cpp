@@ -1,6 +1,6 @@
 // CUDA device layer for builds with the toolkit. Device memory here is a plain cudaMalloc/cudaFree allocator;
 // the caching allocator belongs to the CUDA backend issue and replaces DeviceAllocator below.
-#include <cuda_runtime_api.h>
+#include "runtime/cuda_api.h"
 
 #include <memory>
 #include <mutex>

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__) || defined(ENGINE_CUDA_EMULATION)
+#if defined(__CUDACC__)
 #define ENGINE_HOST_DEVICE __host__ __device__
 #else
 #define ENGINE_HOST_DEVICE

@@ -1,6 +1,6 @@
 #include "kernels/cuda/cuda_backend.h"
 
-#include <cuda_runtime_api.h>
+#include "runtime/cuda_api.h"
 
 #include <memory>
 #include <mutex>

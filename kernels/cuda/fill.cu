@@ -1,5 +1,5 @@
 // fill: the first hand-written CUDA kernel, a grid-stride loop over a contiguous buffer.
-#include <cuda_runtime.h>
+#include "runtime/cuda_api.h"
 
 #include <algorithm>
 
