@@ -2,6 +2,7 @@
 // global "mode" (unlike Caffe's or dlib's), so CPU and CUDA tensors can be used side by side.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 

@@ -1,6 +1,7 @@
 // float32 convolution on oneDNN 2.x primitives. Each (pass, geometry) gets a plan: the primitive, in the layout
 // choose_layout picks (usually format_tag::any, so oneDNN uses its blocked layouts), and the reorders between
 // our plain NCHW/OIHW tensors and that layout. Plans are cached, so a training loop builds each primitive once.
+#if ENGINE_WITH_ONEDNN  // the whole file: builds without oneDNN use conv_im2col.cpp
 #include <array>
 #include <cstdlib>
 #include <cstring>
@@ -301,3 +302,5 @@ Tensor conv2d_backward_weight_onednn(const Tensor& grad_y, const Tensor& x, cons
 }
 
 }  // namespace engine::cpu
+
+#endif  // ENGINE_WITH_ONEDNN

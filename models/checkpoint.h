@@ -1,0 +1,74 @@
+// Checkpoints: a model's state dict, optionally an optimizer's state, and training metadata in one safetensors
+// file, written atomically (a crash mid-save leaves the previous file intact) and loaded with full validation
+// (nothing is changed unless everything matches).
+//
+// File layout:
+//   tensors   "model.<state_dict key>"    e.g. model.contracting_11.0.weight (PyTorch's keys after the prefix)
+//             "optim.<state key>"         e.g. optim.state.0.exp_avg (see optim::OptimizerState)
+//   metadata  format = "engine-checkpoint", format_version = "1", model_config = ModelConfig JSON (when known),
+//             model = its name, epoch, step, best_metric (when set), optimizer = the optimizer's config JSON,
+//             plus the caller's extra keys.
+//
+//     checkpoint::Info info;
+//     info.epoch = epoch;
+//     info.step = step;
+//     checkpoint::save("out/last.safetensors", *model, &optimizer, info);   // config taken from the model
+//     ...
+//     auto model = checkpoint::load_model("out/last.safetensors");          // builds from the stored config
+//     checkpoint::Info resumed = checkpoint::load("out/last.safetensors", *model, &optimizer);
+//
+// Plain weight files (tensor names = PyTorch state_dict keys, as exported by models/export_torch.py or
+// apps/quickstart) load with load_weights(); save_weights() writes one for PyTorch.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "layers/module.h"
+#include "layers/optim.h"
+#include "models/model.h"
+
+namespace engine::checkpoint {
+
+constexpr const char* kFormat = "engine-checkpoint";
+constexpr int kFormatVersion = 1;
+
+struct Info {
+    int64_t epoch = 0;
+    int64_t step = 0;
+    // ModelConfig JSON. Empty on save: taken from the model when it is a models::Model.
+    std::string model_config;
+    std::optional<double> best_metric;
+    // Free-form metadata (e.g. "best_metric_name", "dataset"); names of the reserved keys above are refused.
+    std::map<std::string, std::string> extra;
+};
+
+// Writes PATH.tmp, fsyncs it and renames it over `path`. The optimizer is optional.
+void save(const std::string& path, const nn::Module& model, const optim::Optimizer* optimizer, const Info& info);
+
+// Loads into an existing model (and optimizer, when given) after validating: the file (safetensors rules), the
+// format, the stored model config against the model's when the model is a models::Model ("checkpoint
+// x.safetensors holds a lenet, expected a unet"), every model tensor's name, shape and dtype (the first
+// missing, unexpected or mismatched one is named), and the optimizer's state (an optimizer given for a
+// checkpoint without one is an error). Returns the stored metadata.
+Info load(const std::string& path, nn::Module& model, optim::Optimizer* optimizer = nullptr);
+
+// The metadata of a checkpoint (the whole file is still validated as safetensors).
+Info read_info(const std::string& path);
+
+// Builds the model the checkpoint's config describes and loads its weights (what the explain app and
+// evaluation need). Throws when the checkpoint has no model config.
+std::shared_ptr<models::Model> load_model(const std::string& path);
+
+// Plain state-dict files: tensors named exactly as the model's state_dict() keys (PyTorch's names), e.g. from
+// models/export_torch.py or torch's safetensors.torch.save_file(model.state_dict()). A checkpoint written by
+// save() is accepted too (its "model." tensors are used). strict = false skips missing and unexpected tensors
+// (returned), as PyTorch's load_state_dict(strict=False); shapes must always match. Floating dtypes convert.
+nn::LoadResult load_weights(const std::string& path, nn::Module& model, bool strict = true);
+// Writes the model's state dict under PyTorch's names (atomically), with optional metadata.
+void save_weights(const std::string& path, const nn::Module& model,
+                  const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace engine::checkpoint
