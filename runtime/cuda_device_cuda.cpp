@@ -1,11 +1,12 @@
-// CUDA device layer for builds with the toolkit. Device memory here is a plain cudaMalloc/cudaFree allocator;
-// the caching allocator belongs to the CUDA backend issue and replaces DeviceAllocator below.
+// CUDA device layer for builds with the toolkit (real or emulated): device discovery, the caching allocator
+// (runtime/cuda/caching_allocator.h) as every device's allocator, and transfers on the current stream.
 #include "runtime/cuda_api.h"
 
-#include <memory>
-#include <mutex>
-#include <vector>
+#include <string>
 
+#include "runtime/cuda/caching_allocator.h"
+#include "runtime/cuda/pinned.h"
+#include "runtime/cuda/stream.h"
 #include "runtime/cuda_check.h"
 #include "runtime/cuda_device.h"
 
@@ -36,27 +37,6 @@ const DeviceQuery& query() {
     return result;
 }
 
-class DeviceAllocator final : public Allocator {
-public:
-    explicit DeviceAllocator(int index) : index_(index) {}
-    void* allocate(size_t nbytes) override {
-        if (nbytes == 0) return nullptr;
-        ENGINE_CUDA_CHECK(cudaSetDevice(index_), "cuda allocator");
-        void* ptr = nullptr;
-        ENGINE_CUDA_CHECK(cudaMalloc(&ptr, nbytes), "cuda allocator (", nbytes, " bytes on cuda:", index_, ")");
-        return ptr;
-    }
-    void deallocate(void* ptr, size_t) override {
-        // Never throw from a destructor path: a failing cudaFree at exit is not actionable.
-        cudaSetDevice(index_);
-        cudaFree(ptr);
-    }
-    Device device() const override { return Device::cuda(index_); }
-
-private:
-    int index_;
-};
-
 }  // namespace
 
 bool built_with_cuda() { return true; }
@@ -77,22 +57,27 @@ std::string device_name(int index) {
     return detail::concat(prop.name, " (sm_", prop.major, prop.minor, ")");
 }
 
-Allocator& device_allocator(int index) {
-    require_device(index);
-    static std::once_flag once;
-    static std::vector<std::unique_ptr<DeviceAllocator>> allocators;
-    std::call_once(once, [] {
-        for (int i = 0; i < query().count; ++i) allocators.push_back(std::make_unique<DeviceAllocator>(i));
-    });
-    return *allocators[index];
-}
+Allocator& device_allocator(int index) { return caching_allocator(index); }
 
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
-    const Device gpu = dst_device.is_cuda() ? dst_device : src_device;
-    require_device(gpu.index);
-    ENGINE_CUDA_CHECK(cudaSetDevice(gpu.index), "copy");
-    ENGINE_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, cudaMemcpyDefault), "copy ", src_device.str(), " -> ",
-                      dst_device.str(), " (", nbytes, " bytes)");
+    if (nbytes == 0) return;
+    if (src_device.is_cpu()) return copy_host_to_device(dst, src, nbytes, dst_device.index);
+    if (dst_device.is_cpu()) return copy_device_to_host(dst, src, nbytes, src_device.index);
+    require_device(src_device.index);
+    require_device(dst_device.index);
+    const cudaStream_t stream = current_stream(dst_device.index);
+    if (src_device.index == dst_device.index) {  // ordered after earlier work on the stream; no host wait
+        ENGINE_CUDA_CHECK(cudaSetDevice(dst_device.index), "copy");
+        ENGINE_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, stream), "copy ",
+                          src_device.str(), " -> ", dst_device.str(), " (", nbytes, " bytes)");
+        return;
+    }
+    // Across devices: the source must be complete before the destination's stream reads it.
+    synchronize_stream(src_device.index, current_stream(src_device.index));
+    ENGINE_CUDA_CHECK(cudaSetDevice(dst_device.index), "copy");
+    ENGINE_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, nbytes, stream), "copy ",
+                      src_device.str(), " -> ", dst_device.str(), " (", nbytes, " bytes)");
+    synchronize_stream(dst_device.index, stream);
 }
 
 void synchronize(int index) {
