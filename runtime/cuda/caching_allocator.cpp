@@ -54,7 +54,8 @@ public:
         ENGINE_CUDA_CHECK(cudaSetDevice(device_), "cuda allocator");
         const cudaStream_t stream = current_stream(device_);
         const bool caching = caching_now();
-        const size_t size = caching ? block_size_for(nbytes) : round_up(nbytes, 64);
+        // Guarded emulation wants the exact extent, so a one-element overrun hits the guard page.
+        const size_t size = caching ? block_size_for(nbytes) : guarding_now() ? nbytes : round_up(nbytes, 64);
         std::lock_guard<std::mutex> lock(mutex_);
         ++stats_.allocations;
         Block block{nullptr, size, nbytes, stream};
@@ -115,11 +116,14 @@ public:
 
     // Off when disabled by the environment, and while the emulator guards memory: its guard pages and
     // use-after-free quarantine then see every tensor's exact extent (rounded to the 64-byte alignment).
-    bool caching_now() const {
+    bool caching_now() const { return caching_ && !guarding_now(); }
+
+    static bool guarding_now() {
 #if ENGINE_CUDA_EMULATION
-        if (::emu::options().guard_memory) return false;
+        return ::emu::options().guard_memory;
+#else
+        return false;
 #endif
-        return caching_;
     }
 
     void reset_peak() {
