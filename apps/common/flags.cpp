@@ -1,0 +1,97 @@
+// The training apps' common flags.
+#include "apps/common/flags.h"
+
+#include "apps/common/app_main.h"
+#include "runtime/parallel.h"
+
+namespace engine::apps {
+
+void CommonFlags::add_to(CLI::App& app) {
+    app.add_option("--epochs", epochs, "Epochs to train in all (a resumed run continues up to this number)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--batch", batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+    lr_option_ = app.add_option("--lr", lr, "Adam learning rate (with --resume: the checkpoint's unless given)")
+                     ->capture_default_str()
+                     ->check(CLI::PositiveNumber);
+    app.add_option("--device", device,
+                   "cpu, cuda, cuda:N or auto (auto: the first GPU when there is one, else the CPU with a notice)")
+        ->capture_default_str();
+    app.add_option("--out", out_dir,
+                   "Output folder: last.safetensors, best.safetensors, metrics.json, loss.png and pictures")
+        ->capture_default_str();
+    app.add_option("--resume", resume,
+                   "Continue from a checkpoint written by this app (e.g. OUT/last.safetensors): weights, optimizer "
+                   "state and the position in the data, so the run continues exactly");
+    seed_option_ = app.add_option("--seed", seed,
+                                  "Seed of the initial weights, the data order, augmentation and dropout "
+                                  "(with --resume: the checkpoint's unless given)")
+                       ->capture_default_str();
+    app.add_option("--max-steps", max_steps,
+                   "Stop after this many optimizer steps in all, counting resumed ones (0 = no limit); the "
+                   "checkpoint and report are written at the stop")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--time-limit", time_limit,
+                   "Stop after this many minutes of this run (0 = no limit), with a checkpoint and report")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--threads", threads, "CPU threads for the math (0 = all cores)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--workers", workers,
+                   "Background threads that load and augment batches (0 = load on the training thread)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--log-every", log_every,
+                   "When the output is not a terminal: a progress line every N steps (0 = about ten per epoch)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--clip-grad-norm", clip_grad_norm,
+                   "Scale the gradients down to this global L2 norm when larger (0 = off)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    // Hidden (no group): makes the loss NaN at this step, for tests of the NaN guard.
+    app.add_option("--debug-nan-at-step", debug_nan_at_step)->group("");
+}
+
+nlohmann::json CommonFlags::to_json() const {
+    return {{"device", device},         {"out", out_dir},         {"resume", resume},
+            {"epochs", epochs},         {"batch", batch},         {"lr", lr},
+            {"seed", seed},             {"max_steps", max_steps}, {"time_limit_minutes", time_limit},
+            {"threads", threads},       {"workers", workers},     {"clip_grad_norm", clip_grad_norm}};
+}
+
+CommonSetup resolve_common(const CommonFlags& flags, const std::string& app) {
+    if (flags.threads > 0) set_num_threads(flags.threads);
+    CommonSetup setup;
+    setup.device = select_device(flags.device);
+    setup.seed = flags.seed;
+    if (!flags.resume.empty()) {
+        setup.resumed = read_train_state(flags.resume, app);
+        if (!flags.seed_given()) setup.seed = setup.resumed->seed;
+    }
+    return setup;
+}
+
+TrainOptions train_options(const CommonFlags& flags, const CommonSetup& setup, const std::string& app) {
+    TrainOptions o;
+    o.app = app;
+    o.out_dir = flags.out_dir;
+    o.epochs = flags.epochs;
+    o.max_steps = flags.max_steps;
+    o.time_limit_minutes = flags.time_limit;
+    o.seed = setup.seed;
+    o.resume = flags.resume;
+    o.device = setup.device;
+    o.debug_nan_at_step = flags.debug_nan_at_step;
+    o.clip_grad_norm = flags.clip_grad_norm;
+    o.log_every = flags.log_every;
+    o.batch_size = flags.batch;
+    if (flags.lr_given()) o.lr_override = flags.lr;
+    o.config = flags.to_json();
+    o.config["seed"] = setup.seed;
+    return o;
+}
+
+}  // namespace engine::apps

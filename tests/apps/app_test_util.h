@@ -1,0 +1,62 @@
+// Helpers of the app tests: temporary folders, running an app binary as a child process, and tiny synthetic
+// data sets (segmentation folders, Cityscapes-style pairs, IDX files, image folders, multi-label CSVs).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "runtime/data/image.h"
+
+namespace engine::apps::test {
+
+// A fresh folder under the system temp dir, removed with everything in it at destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+    std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+struct AppResult {
+    int exit_code = -1;
+    std::string out, err;
+    // stderr split into lines (without the newlines).
+    std::vector<std::string> err_lines() const;
+};
+
+// Runs `binary args...` with stdout and stderr captured (stdin from /dev/null).
+AppResult run_app(const std::string& binary, const std::vector<std::string>& args);
+
+std::string read_text(const std::string& path);
+void write_text(const std::string& path, const std::string& text);
+nlohmann::json read_json(const std::string& path);
+// Keeps the first `bytes` bytes of a file.
+void truncate_file(const std::string& path, size_t bytes);
+
+// A gray image of blobs and its binary label (dark = membrane-like class 1), `count` pairs of size x size in
+// ROOT/image and ROOT/label, named 0.png ... (the ISBI layout).
+void write_segmentation_folder(const std::string& root, int count, int64_t size, uint64_t seed = 1);
+// Cityscapes-style composites (photo left, Cityscapes label colours right), 512x256, as PNG or JPEG.
+void write_cityscapes_pairs(const std::string& dir, int count, bool jpeg, uint64_t seed = 1);
+data::Image make_cityscapes_pair(uint64_t seed, int64_t width = 512, int64_t height = 256);
+// JPEG bytes of an image (stb's writer, quality 90).
+std::string encode_jpeg(const data::Image& image);
+// IDX files (uncompressed) of `train` and `test` 28x28 images whose class is a simple function of the pixels.
+void write_idx_set(const std::string& dir, int64_t train, int64_t test, int64_t classes = 4, uint64_t seed = 1);
+// ROOT/<split>/<class>/<k>.png: RGB size x size images whose colour depends on the class.
+void write_image_folder(const std::string& root, const std::vector<std::string>& splits, int classes,
+                        int per_class, int64_t size);
+// ROOT/images/<k>.png and ROOT/labels.csv with labels among {"red", "green", "blue"} (a colour is present in
+// the image exactly when its label is).
+void write_multilabel_csv(const std::string& root, int count, int64_t size);
+
+}  // namespace engine::apps::test
