@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,8 @@
 
 #include "autograd/ops.h"
 #include "kernels/backend.h"
+#include "layers/optim.h"
+#include "models/models.h"
 #include "runtime/allocator.h"
 #include "runtime/cuda_device.h"
 
@@ -356,6 +359,38 @@ int run(const Options& o) {
     }
     if (peak_gbs <= 0) std::printf("(the device reports no memory clock: %% of peak is meaningless)\n");
 
+    // --- the seed UNet's training step (width 64, 3x256x256, batch 1, 10 classes, Adam), vendor and own kernels
+    nlohmann::json unet_steps = nlohmann::json::array();
+    std::printf("\n%-42s %9s\n", "UNet w64 3x256x256 b1 train step", "ms");
+    for (const auto& [label, gemm, conv] :
+         {std::tuple{"cublas + cudnn", cuda::GemmImpl::Cublas, cuda::ConvImpl::Cudnn},
+          std::tuple{"own GEMM + own conv", cuda::GemmImpl::Own, cuda::ConvImpl::Own}}) {
+        try {
+            cuda::KernelChoiceGuard choice(gemm, conv);
+            Generator gen(1);
+            auto unet = models::make_model(models::ModelConfig{"unet", 3, 10, 64}, gen);
+            unet->to(Device::cuda(kDevice));
+            unet->train();
+            optim::Adam adam(unet->parameters(), optim::AdamOptions{});  // lr 1e-3
+            const Tensor image = rand({1, 3, 256, 256}, gen).to(Device::cuda(kDevice));
+            const Tensor target = floor(rand({1, 256, 256}, gen) * 10.0).to(DType::Int64).to(Device::cuda(kDevice));
+            const double ms = median_ms(
+                [&] {
+                    adam.zero_grad();
+                    Tensor loss = cross_entropy((*unet)(image), target);
+                    loss.backward();
+                    adam.step();
+                },
+                200.0);
+            std::printf("%-42s %9.1f\n", label, ms);
+            unet_steps.push_back({{"kernels", label}, {"ms", ms}});
+        } catch (const std::exception& e) {
+            ++failures;
+            std::printf("%-42s error: %s\n", label, e.what());
+            unet_steps.push_back({{"kernels", label}, {"error", e.what()}});
+        }
+    }
+
     for (const auto* rows : {&gemm_rows, &conv_rows}) {
         for (const Row& r : *rows) {
             if ((!r.error.empty() && r.error.rfind("skipped", 0) != 0) || r.difference > kMismatch) ++failures;
@@ -374,6 +409,7 @@ int run(const Options& o) {
                        {"gemm", rows_json(gemm_rows)},
                        {"conv", rows_json(conv_rows)},
                        {"bandwidth", bandwidth},
+                       {"unet_train_step", unet_steps},
                        {"seconds", seconds},
                        {"failures", failures}};
     std::ofstream file(o.json_path);
