@@ -1,0 +1,492 @@
+// The explain command's flags and its run: model, inputs, predictions, targets, methods, report and results.
+#include "apps/explain/cli.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "apps/common/app_main.h"
+#include "apps/common/training.h"
+#include "apps/explain/cli_input.h"
+#include "apps/explain/cli_methods.h"
+#include "apps/explain/render/panels.h"
+#include "runtime/parallel.h"
+
+namespace engine::explain::cli {
+
+namespace fs = std::filesystem;
+using apps::UsageError;
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+    std::string out;
+    for (const std::string& s : items) out += (out.empty() ? "" : sep) + s;
+    return out;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+    std::vector<std::string> out;
+    std::string item;
+    std::stringstream in(text);
+    while (std::getline(in, item, sep))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+// Flag values checked before anything is loaded: each bad one is a usage error.
+template <class F>
+auto usage_checked(const std::string& flag, F&& parse) {
+    try {
+        return parse();
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw UsageError(flag + ": " + e.what());
+    }
+}
+
+std::string class_label(int64_t c, const std::vector<std::string>& names) {
+    const std::string name = c >= 0 && c < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(c)] : "";
+    return "class " + std::to_string(c) + (name.empty() || name == std::to_string(c) ? "" : " (" + name + ")");
+}
+
+int64_t parse_class(const std::string& token, const std::vector<std::string>& names, int64_t k) {
+    const bool digits =
+        !token.empty() && std::all_of(token.begin(), token.end(), [](unsigned char c) { return std::isdigit(c); });
+    if (digits) {
+        int64_t c = -1;
+        try {
+            c = std::stoll(token);
+        } catch (const std::exception&) {
+        }
+        if (c < 0 || c >= k)
+            throw UsageError("--target " + token + ": class out of range for a model with " + std::to_string(k) +
+                             " classes (0.." + std::to_string(k - 1) + ")");
+        return c;
+    }
+    for (size_t c = 0; c < names.size(); ++c)
+        if (lower(names[c]) == lower(token)) return static_cast<int64_t>(c);
+    throw UsageError("--target '" + token + "': not a class id (0.." + std::to_string(k - 1) + ") or a class name (" +
+                     join(names) + ")");
+}
+
+std::vector<TargetContext> resolve_targets(const ExplainOptions& o, const ImageContext& ctx,
+                                           const std::vector<std::string>& names, std::vector<std::string>& notes) {
+    const int64_t k = ctx.output.size(1);
+    std::vector<int64_t> classes;
+    std::map<int64_t, int64_t> pixels;
+    if (ctx.segmentation)
+        for (int64_t v : ctx.predicted.to_vector<int64_t>()) ++pixels[v];
+    auto by_pixels = [&] {
+        std::vector<std::pair<int64_t, int64_t>> v(pixels.begin(), pixels.end());
+        std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        std::vector<int64_t> out;
+        for (const auto& [c, n] : v) out.push_back(c);
+        return out;
+    };
+    for (const std::string& token : split(o.target, ',')) {
+        if (token == "auto") {
+            if (ctx.segmentation)
+                classes.push_back(by_pixels().at(0));
+            else
+                classes.push_back(argmax(ctx.output, 1).to_vector<int64_t>().at(0));
+        } else if (token == "all") {
+            if (ctx.segmentation) {
+                for (int64_t c : by_pixels()) classes.push_back(c);
+            } else {
+                for (int64_t c = 0; c < k; ++c) classes.push_back(c);
+            }
+        } else {
+            classes.push_back(parse_class(token, names, k));
+        }
+    }
+    std::vector<TargetContext> out;
+    std::vector<int64_t> seen;
+    const bool whole = o.seg_target == "whole";
+    for (int64_t c : classes) {
+        if (std::find(seen.begin(), seen.end(), c) != seen.end()) continue;
+        seen.push_back(c);
+        TargetContext t;
+        t.cls = c;
+        t.tag = "c" + std::to_string(c);
+        t.label = class_label(c, names);
+        if (!ctx.segmentation) {
+            t.target = t.frozen = Target::cls(c);
+            const double p = softmax(ctx.output, 1).to_vector<double>().at(static_cast<size_t>(c));
+            t.label += ", p = " + render::format_value(p, 3);
+        } else if (whole) {
+            t.target = t.frozen = Target::cls(c).mask_mode(Target::MaskMode::WholeImage);
+            t.label += ", summed over the whole image";
+        } else {
+            const int64_t n = pixels.count(c) ? pixels[c] : 0;
+            if (n == 0) {
+                notes.push_back(t.label +
+                                " is predicted nowhere: its mask is empty, so it was not explained (use "
+                                "--seg-target whole to explain its logits over the whole image)");
+                continue;
+            }
+            t.target = Target::cls(c);
+            t.frozen =
+                Target::region(eq(ctx.predicted, static_cast<double>(c)).to(DType::Float32).to(ctx.x.device()), c);
+            t.label += ", summed over its predicted mask (" + std::to_string(n) + " px)";
+        }
+        out.push_back(t);
+    }
+    return out;
+}
+
+void print_layers(nn::Module& model) {
+    const std::vector<std::string> convs = conv_layer_paths(model);
+    const std::string last = convs.empty() ? "" : default_cam_layer(model);
+    for (const auto& [path, module] : model.named_modules()) {
+        if (path.empty()) continue;
+        const bool conv = std::find(convs.begin(), convs.end(), path) != convs.end();
+        std::printf("%-28s %-18s%s%s\n", path.c_str(), module->type_name().c_str(), conv ? " conv" : "",
+                    path == last ? " (default --layer)" : "");
+    }
+}
+
+}  // namespace
+
+std::string description() {
+    return "Explain the predictions of a trained model (LeNet, VGG, UNet, FCN-32s) with attribution methods, and "
+           "write the pictures, the raw maps (.npy), results.json and a self-contained report.html to --out.\n\n"
+           "Methods: gradcam, gradcam++, hirescam, layercam (at --layer; all CAMs share one pass), activations "
+           "(channel grids of --layer), saliency (|gradient|), gradient, ixg (input x gradient), ig (integrated "
+           "gradients), ablation (feature ablation over --segments), occlusion (sliding window), lime (over "
+           "--segments), or all.\n"
+           "Targets: classifiers explain the predicted class by default; segmentation models the class with the "
+           "most predicted pixels, scored as the sum of its logits over its predicted (frozen) mask, as Captum's "
+           "segmentation tutorial; --target all explains every class (classifier) or every predicted class "
+           "(segmentation).\n"
+           "Preprocessing: images are converted to the model's channels (--channel-policy), resized to its input "
+           "size (--size; default 28x28 for LeNet, 32x32 or 224x224 for VGG by its pool size, the image's own size "
+           "rounded to a multiple of 16 for UNet and 32 for FCN-32s) and normalised (--normalize; default: the "
+           "checkpoint's 'normalize' metadata, else the training apps' values). Checkpoint metadata keys read when "
+           "present: class_names (JSON list), normalize ([mean, std]), input_size (HxW).\n"
+           "Pictures follow Captum's visualize_image_attr: channels summed, --sign, the cumulative-sum outlier "
+           "normalisation (--outlier-perc) and Captum's colour map per sign unless --colormap.";
+}
+
+std::string footer() {
+    return "Examples:\n"
+           "  explain --weights out/train_classifier/best.safetensors --idx "
+           "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --index 0-3 --method gradcam,ig,lime "
+           "--out out/explain\n"
+           "  explain --weights out/train_unet/best.safetensors --image photo.png --method gradcam,ablation "
+           "--target all --out out/explain_unet\n"
+           "  explain --weights out/train_classifier/best.safetensors --list-layers\n\n"
+           "Output: per input NAME_input.png (and NAME_segmentation.png), per method and target "
+           "NAME_cCLASS_METHOD_map.png (the normalised map), _overlay.png (over the gray image), .npy (the raw "
+           "signed map), extra pictures (IG panel, LIME top segments, features), results.json and report.html.\n"
+           "Exit codes: 0 success, 1 error (model, checkpoint, image, device, I/O), 2 usage error (a flag or its "
+           "value, an unknown class or method).";
+}
+
+void add_flags(CLI::App& app, ExplainOptions& o) {
+    app.add_option(
+        "--model", o.model,
+        "Model name; must agree with the checkpoint (needed for plain weight files): " + join(models::model_names()));
+    app.add_option("--weights", o.weights, "Engine checkpoint (or a plain weight file with --model)");
+    app.add_option("--model-config", o.model_config, "ModelConfig JSON for a plain weight file, e.g. {\"width\":16}");
+    app.add_option("--image", o.images, "Image file (PNG, JPEG, BMP) or folder of images; repeatable");
+    app.add_option("--idx", o.idx, "IDX images file (e.g. t10k-images-idx3-ubyte.gz of Fashion-MNIST)");
+    app.add_option("--index", o.index, "With --idx: positions, e.g. 0 or 0-9,12")->capture_default_str();
+    app.add_option("--idx-labels", o.idx_labels, "With --idx: labels file (default: the sibling labels file)");
+    app.add_option("--method", o.methods, "Comma-separated methods (see above)")->delimiter(',')->capture_default_str();
+    app.add_option("--layer", o.layers,
+                   "Layer path(s) for CAMs and activations (default: the last conv layer; see "
+                   "--list-layers)")
+        ->delimiter(',');
+    app.add_option("--target", o.target, "auto, all, or comma-separated class ids / names")->capture_default_str();
+    app.add_option("--seg-target", o.seg_target,
+                   "Segmentation class score: mask (sum over the class's predicted pixels) or whole (every pixel)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"mask", "whole"}));
+    app.add_option("--out", o.out, "Output folder (created)");
+    app.add_option("--ig-steps", o.ig_steps, "Integrated gradients: steps")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000));
+    app.add_option("--ig-method", o.ig_method,
+                   "riemann_left, riemann_right, riemann_middle, riemann_trapezoid or gausslegendre (Captum's names)")
+        ->capture_default_str();
+    app.add_option("--baseline", o.baseline,
+                   "Reference input of ig, ablation, occlusion, lime and the deletion metric: black, white (pixels), "
+                   "zero (0 after normalisation: Captum's default), blur[:SIGMA], noise (uniform pixels, --seed) or "
+                   "an image file")
+        ->capture_default_str();
+    app.add_option("--internal-batch", o.internal_batch, "Integrated gradients: inputs per forward (0 = auto)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_flag("--relu", o.relu, "CAMs: ReLU the maps (Captum's relu_attributions; default off, signed maps)");
+    app.add_option("--upsample", o.upsample, "CAMs: bilinear, nearest (Captum's default) or none")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"bilinear", "nearest", "none"}));
+    app.add_option("--segments", o.segments,
+                   "Feature masks of ablation and lime, comma-separated to compare them side by side: semantic (the "
+                   "model's predicted segments), slic, grid, or auto (semantic for segmentation models, slic "
+                   "otherwise)")
+        ->delimiter(',')
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "semantic", "slic", "grid"}));
+    app.add_option("--n-segments", o.n_segments, "slic: about this many superpixels; grid: about this many cells")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t(1), int64_t(100000)));
+    app.add_option("--compactness", o.compactness, "slic: colour versus space")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--grid-cell", o.grid_cell, "grid: cell side in pixels (0 = from --n-segments)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--lime-samples", o.lime_samples, "lime: samples (0 = 10 per segment, 50 to 2000)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--lime-seeds", o.lime_seeds,
+                   "lime: runs with seeds --seed, --seed + 1, ...; more than 1 reports the maps' rank correlation "
+                   "(stability across seeds)")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t(1), int64_t(100)));
+    app.add_option("--perturbations-per-eval", o.perturbations_per_eval,
+                   "ablation, occlusion, lime: perturbed inputs per forward")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t(1), int64_t(4096)));
+    app.add_option("--occlusion-window", o.occlusion_window, "occlusion: window side (0 = 1/8 of the smaller side)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--occlusion-stride", o.occlusion_stride, "occlusion: stride (0 = half the window)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--seed", o.seed, "Seed of lime samples, noise baselines and the sanity check")
+        ->capture_default_str();
+    app.add_option("--outlier-perc", o.outlier_perc,
+                   "Display: the share of the largest |values| clipped (Captum's "
+                   "cumulative-sum rule)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 100.0));
+    app.add_option("--colormap", o.colormap, "Display: auto (Captum's per sign) or " + join(render::colormap_names()))
+        ->capture_default_str();
+    app.add_option("--sign", o.sign,
+                   "Display: auto (absolute_value for saliency, else all), all, positive, negative "
+                   "or absolute_value")
+        ->capture_default_str();
+    app.add_option("--metrics", o.metrics,
+                   "Fidelity metrics: deletion/insertion AUC, IG completeness gap, LIME R2, "
+                   "model-randomisation sanity check")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"on", "off"}));
+    app.add_option("--metric-steps", o.metric_steps, "Deletion/insertion curve steps")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t(1), int64_t(10000)));
+    app.add_option("--sanity-layers", o.sanity_layers,
+                   "Sanity check: layers re-initialised from the output down (0 = off; gradient methods only)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--top-k", o.top_k, "Classes shown per prediction; lime segments shown per sign")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t(1), int64_t(100)));
+    app.add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+    app.add_option("--threads", o.threads, "CPU threads for the math (0 = all cores)")->capture_default_str();
+    app.add_option("--class-names", o.class_names, "File with one class name per line");
+    app.add_option("--size", o.size, "Model input size HxW or N (default: see above)");
+    app.add_option("--normalize", o.normalize,
+                   "auto, none, imagenet, mnist, fashion-mnist, or MEAN/STD with comma-separated per-channel values "
+                   "(e.g. 0.5/0.2)")
+        ->capture_default_str();
+    app.add_option("--channel-policy", o.channel_policy,
+                   "safe: gray->RGB, alpha dropped, colour images read as gray only when their channels are equal; "
+                   "luma: also colour->gray; strict: no conversion")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"safe", "luma", "strict"}));
+    app.add_option("--palette", o.palette, "Segmentation colours: auto (by class count), voc, cityscapes, cityscapes19")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "voc", "cityscapes", "cityscapes19"}));
+    app.add_flag("--list-layers", o.list_layers, "Print the model's layer paths and types and exit");
+}
+
+int run_explain(const ExplainOptions& o) {
+    Stopwatch total;
+    if (o.threads > 0) set_num_threads(o.threads);
+    const std::vector<std::string> methods = parse_methods(o.methods);
+    RunSettings settings;
+    settings.options = &o;
+    if (o.sign != "auto") settings.sign = usage_checked("--sign", [&] { return render::parse_sign(o.sign); });
+    if (o.colormap != "auto")
+        settings.colormap = usage_checked("--colormap", [&] { return render::parse_colormap(o.colormap); });
+    usage_checked("--ig-method", [&] { return parse_ig_method(o.ig_method); });
+    settings.metrics = o.metrics == "on";
+
+    LoadedModel loaded = load_model(o);
+    nn::Module& model = *loaded.model;
+    if (o.list_layers) {
+        print_layers(model);
+        return 0;
+    }
+    if (o.out.empty()) throw UsageError("--out is required");
+    const int64_t num_classes = loaded.model->config().num_classes;
+    const render::Palette palette = render::parse_palette(o.palette, num_classes);
+    const std::vector<std::string> class_names =
+        resolve_class_names(o, loaded, render::palette_class_names(palette, num_classes));
+    settings.class_names = class_names;
+    const std::vector<data::Rgb> colors = render::palette_colors(palette, num_classes);
+    settings.layers = o.layers.empty() ? std::vector<std::string>{default_cam_layer(model)} : o.layers;
+    for (const std::string& layer : settings.layers) model.module(layer);  // unknown paths: lists the valid ones
+    settings.segment_kinds = resolve_segment_kinds(o.segments, loaded.segmentation);
+    const Preprocessing prep = resolve_preprocessing(o, loaded);
+    settings.prep = &prep;
+    settings.device = apps::select_device(o.device);
+    model.to(settings.device);
+    const std::vector<InputImage> inputs = read_inputs(o, prep);
+    std::error_code ec;
+    fs::create_directories(o.out, ec);
+    ENGINE_CHECK(fs::is_directory(o.out, ec), "--out ", o.out, ": cannot create the folder");
+    settings.out_dir = o.out;
+
+    std::printf("explain: %s (%s, %.3fM parameters) on %s; %zu image(s); methods %s\n", loaded.name.c_str(),
+                loaded.source.c_str(), static_cast<double>(model.num_parameters()) / 1e6,
+                apps::describe_device(settings.device).c_str(), inputs.size(), join(methods).c_str());
+    std::fflush(stdout);
+
+    render::Report report;
+    report.title = "explain: " + loaded.name + " on " + std::to_string(inputs.size()) + " image(s)";
+    report.class_names = class_names;
+    nlohmann::json images = nlohmann::json::array();
+    int64_t pictures = 0;
+    for (const InputImage& input : inputs) {
+        ImageContext ctx;
+        ctx.input = &input;
+        ctx.model = &model;
+        ctx.segmentation = loaded.segmentation;
+        ctx.x = input.x.to(settings.device);
+        ctx.output = forward_no_grad(model, ctx.x).to(Device::cpu());
+        render::ReportEntry entry;
+        entry.name = input.name;
+        entry.segmentation = ctx.segmentation;
+        nlohmann::json record = {{"name", input.name}, {"input", input.stem + "_input.png"}};
+        data::write_png((fs::path(o.out) / (input.stem + "_input.png")).string(), input.display);
+        entry.image = render::make_picture(input.display, "input", input.stem + "_input.png");
+        entry.facts = {{"file size", std::to_string(input.source_height) + "x" + std::to_string(input.source_width) +
+                                         "x" + std::to_string(input.source_channels)},
+                       {"model input", std::to_string(ctx.x.size(1)) + "x" + std::to_string(ctx.x.size(2)) + "x" +
+                                           std::to_string(ctx.x.size(3))}};
+        if (input.label) {
+            entry.facts.emplace_back("label", class_label(*input.label, class_names));
+            record["label"] = *input.label;
+        }
+        entry.notes = input.notes;
+        if (ctx.segmentation) {
+            ctx.predicted = argmax(ctx.output, 1).select(0, 0).contiguous();
+            const data::Image seg = render::segmentation_image(ctx.predicted, colors);
+            data::write_png((fs::path(o.out) / (input.stem + "_segmentation.png")).string(), seg);
+            entry.segmentation_map = render::make_picture(seg, "prediction", input.stem + "_segmentation.png");
+            nlohmann::json legend = nlohmann::json::array();
+            for (const render::LegendEntry& l : render::segmentation_legend(ctx.predicted, colors, class_names)) {
+                entry.legend.push_back({l.name, l.color, l.fraction});
+                legend.push_back({{"class", l.cls}, {"name", l.name}, {"pixels", l.pixels}, {"fraction", l.fraction}});
+            }
+            record["prediction"] = {{"segmentation", input.stem + "_segmentation.png"}, {"classes", legend}};
+        } else {
+            const std::vector<double> logits = ctx.output.to_vector<double>();
+            const std::vector<double> probs = softmax(ctx.output, 1).to_vector<double>();
+            std::vector<int64_t> order(logits.size());
+            for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+            std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
+            nlohmann::json top = nlohmann::json::array();
+            for (size_t i = 0; i < order.size() && static_cast<int64_t>(i) < o.top_k; ++i) {
+                const int64_t c = order[i];
+                const std::string name =
+                    c < static_cast<int64_t>(class_names.size()) ? class_names[c] : std::to_string(c);
+                entry.top.push_back({c, name, probs[c], logits[c]});
+                top.push_back({{"class", c}, {"name", name}, {"probability", probs[c]}, {"logit", logits[c]}});
+            }
+            record["prediction"] = {{"top", top}};
+        }
+        prepare_baseline(ctx, settings);
+        nlohmann::json method_records = nlohmann::json::array();
+        if (std::find(methods.begin(), methods.end(), "activations") != methods.end()) {
+            MethodOutput out = run_activations(ctx, settings);
+            pictures += static_cast<int64_t>(out.report.pictures.size());
+            method_records.push_back(out.json);
+            entry.methods.push_back(std::move(out.report));
+        }
+        std::vector<std::string> target_notes;
+        const std::vector<TargetContext> targets = resolve_targets(o, ctx, class_names, target_notes);
+        for (const std::string& n : target_notes) entry.notes.push_back(n);
+        nlohmann::json target_records = nlohmann::json::array();
+        for (const TargetContext& t : targets) {
+            std::vector<MethodOutput> outs = run_target(ctx, t, settings, methods);
+            nlohmann::json tr = {{"class", t.cls}, {"label", t.label}};
+            if (settings.metrics && !outs.empty()) {
+                const auto [del, ins] = random_reference(ctx, t, settings);
+                entry.notes.push_back(t.label + ": a random ordering scores deletion AUC " +
+                                      render::format_value(del, 3) + ", insertion AUC " + render::format_value(ins, 3) +
+                                      " (the reference to beat)");
+                tr["random_reference"] = {{"deletion_auc", del}, {"insertion_auc", ins}};
+            }
+            for (MethodOutput& out : outs) {
+                std::printf("  %s %s: %s in %s\n", input.stem.c_str(), t.label.c_str(), out.report.name.c_str(),
+                            render::format_seconds(out.report.seconds).c_str());
+                pictures += static_cast<int64_t>(out.report.pictures.size());
+                method_records.push_back(out.json);
+                entry.methods.push_back(std::move(out.report));
+            }
+            target_records.push_back(tr);
+        }
+        std::fflush(stdout);
+        record["targets"] = target_records;
+        record["methods"] = method_records;
+        record["notes"] = entry.notes;
+        images.push_back(record);
+        report.entries.push_back(std::move(entry));
+    }
+
+    const nlohmann::json preprocessing = {{"size", prep.size_rule},
+                                          {"normalize", prep.normalize_rule},
+                                          {"channel_policy", prep.channel_policy},
+                                          {"channels", prep.channels}};
+    report.summary = {
+        {"model", loaded.name + " (" + render::format_value(double(model.num_parameters()) / 1e6, 4) +
+                      "M parameters), " + loaded.source},
+        {"weights", o.weights},
+        {"device", apps::describe_device(settings.device)},
+        {"input size", prep.size_rule},
+        {"normalisation", prep.normalize_rule},
+        {"methods", join(methods)},
+        {"layers", join(settings.layers)},
+        {"target", o.target + (loaded.segmentation ? " (segmentation: " + o.seg_target + ")" : "")},
+        {"baseline", o.baseline},
+        {"display", "sign " + o.sign + ", colour map " + o.colormap + ", outlier " +
+                        render::format_value(o.outlier_perc) + "% (Captum's cumulative-sum rule)"},
+        {"metrics", settings.metrics ? "deletion/insertion over " + std::to_string(o.metric_steps) +
+                                           " steps; sanity check over " + std::to_string(o.sanity_layers) + " layer(s)"
+                                     : "off"},
+        {"total time", render::format_seconds(total.seconds())}};
+    report.footer =
+        "Generated by apps/explain. Maps are signed and unnormalised in the .npy files; pictures are "
+        "normalised per map. Deletion/insertion AUCs are normalised to run from the clean score to the "
+        "baseline score.";
+    const nlohmann::json results = {{"model", nlohmann::json::parse(loaded.model->config().to_json())},
+                                    {"weights", o.weights},
+                                    {"device", apps::describe_device(settings.device)},
+                                    {"preprocessing", preprocessing},
+                                    {"class_names", class_names},
+                                    {"methods", methods},
+                                    {"layers", settings.layers},
+                                    {"images", images},
+                                    {"seconds", total.seconds()}};
+    apps::write_json((fs::path(o.out) / "results.json").string(), results);
+    render::write_report((fs::path(o.out) / "report.html").string(), report);
+    std::printf("explain: wrote %lld pictures, report.html and results.json to %s in %s\n",
+                static_cast<long long>(pictures + 2 * static_cast<int64_t>(inputs.size())), o.out.c_str(),
+                render::format_seconds(total.seconds()).c_str());
+    return 0;
+}
+
+}  // namespace engine::explain::cli

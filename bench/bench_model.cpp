@@ -1,0 +1,350 @@
+// bench_model: whole-model CPU speed against PyTorch in the same run: a UNet training step (cross-entropy, Adam)
+// and eval forward at the seed's full size (width 64, 3x256x256, batch 1) and at width 16 (3x128x128, batch 4),
+// a LeNet training step (batch 32, Adam) and LeNet Grad-CAM (batch 256 forward + gradient of the class scores
+// w.r.t. the second conv's output). Ours and PyTorch (bench/torch_model_reference.py) alternate over several
+// rounds so that load changes hit both; every figure is a median of wall and of CPU (user + sys) time.
+//
+//   bench_model [--python PATH] [--json PATH] [--only CASE[,CASE...]] [--quick] [--threads N] [--rounds N]
+//               [--reps N] [--no-torch] [--script PATH]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "autograd/engine.h"
+#include "autograd/ops.h"
+#include "bench/reference.h"
+#include "layers/layers.h"
+#include "models/models.h"
+#include "runtime/parallel.h"
+
+#ifndef ENGINE_BENCH_DIR
+#define ENGINE_BENCH_DIR "bench"
+#endif
+
+using namespace engine;
+
+namespace {
+
+const char* const kCaseNames[] = {"unet64_train", "unet64_eval",  "unet16_train",
+                                  "unet16_eval",  "lenet_train", "lenet_gradcam"};
+
+struct Options {
+    std::string python;
+    std::string script = std::string(ENGINE_BENCH_DIR) + "/torch_model_reference.py";
+    std::string json_path = "bench_model.json";
+    std::vector<std::string> only;
+    bool quick = false, no_torch = false;
+    int threads = 0, rounds = 0, reps = 0;
+};
+
+[[noreturn]] void usage(const char* msg, int status = 2) {
+    std::fprintf(status ? stderr : stdout,
+                 "bench_model: %s\nusage: bench_model [--python PATH] [--json PATH] [--only CASE[,CASE...]] "
+                 "[--quick] [--threads N] [--rounds N] [--reps N] [--no-torch] [--script PATH]\ncases: "
+                 "unet64_train unet64_eval unet16_train unet16_eval lenet_train lenet_gradcam\n",
+                 msg);
+    std::exit(status);
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+Options parse(int argc, char** argv) {
+    Options o;
+    const char* env_python = std::getenv("ENGINE_BENCH_PYTHON");
+    o.python = env_python && *env_python ? env_python : "python3";
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) usage(("missing value after " + arg).c_str());
+            return argv[++i];
+        };
+        if (arg == "--python") o.python = value();
+        else if (arg == "--json") o.json_path = value();
+        else if (arg == "--script") o.script = value();
+        else if (arg == "--only") o.only = split_commas(value());
+        else if (arg == "--threads") o.threads = std::atoi(value().c_str());
+        else if (arg == "--rounds") o.rounds = std::atoi(value().c_str());
+        else if (arg == "--reps") o.reps = std::atoi(value().c_str());
+        else if (arg == "--quick") o.quick = true;
+        else if (arg == "--no-torch") o.no_torch = true;
+        else if (arg == "--help" || arg == "-h") usage("whole-model CPU speed against PyTorch", 0);
+        else usage(("unknown argument " + arg).c_str());
+    }
+    for (const std::string& name : o.only) {
+        bool known = false;
+        for (const char* c : kCaseNames) known |= name == c;
+        if (!known) usage(("unknown case " + name).c_str());
+    }
+    if (o.rounds <= 0) o.rounds = o.quick ? 2 : 5;
+    return o;
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return std::nan("");
+    std::sort(v.begin(), v.end());
+    const size_t mid = v.size() / 2;
+    return v.size() % 2 ? v[mid] : 0.5 * (v[mid - 1] + v[mid]);
+}
+
+double load_average() {
+    double load = -1.0;
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fscanf(f, "%lf", &load) != 1) load = -1.0;
+        std::fclose(f);
+    }
+    return load;
+}
+
+double wall_ms() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// User + system CPU time of this process (every thread), in milliseconds.
+double cpu_ms() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-3;
+}
+
+struct Sample {
+    double wall, cpu;
+};
+
+// Median wall and CPU time of `reps` calls after `warmup` untimed ones.
+Sample measure(const std::function<void()>& fn, int warmup, int reps) {
+    for (int i = 0; i < warmup; ++i) fn();
+    std::vector<double> walls, cpus;
+    for (int i = 0; i < reps; ++i) {
+        const double w0 = wall_ms(), c0 = cpu_ms();
+        fn();
+        walls.push_back(wall_ms() - w0);
+        cpus.push_back(cpu_ms() - c0);
+    }
+    return {median(walls), median(cpus)};
+}
+
+std::string fmt(double v, int precision = 1) {
+    if (!std::isfinite(v)) return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.*f", precision, v);
+    return buf;
+}
+
+std::string json_num(double v) { return std::isfinite(v) ? fmt(v, 4) : "null"; }
+
+// ------------------------------------------------------------------------------------------------ cases
+
+// One benchmark: `run` is a training step, a forward or a Grad-CAM pass on state built once.
+struct Case {
+    std::string name, description;
+    std::function<void()> run;
+    int reps;  // timed calls per round at full size
+};
+
+Tensor class_targets(const Shape& shape, int64_t classes, Generator& gen) {
+    return floor(mul(rand(shape, gen), static_cast<double>(classes))).to(DType::Int64);
+}
+
+struct TrainState {
+    std::shared_ptr<models::Model> model;
+    std::unique_ptr<optim::Adam> optimizer;
+    Tensor x, target;
+    nn::CrossEntropyLoss loss;
+};
+
+Case unet_train(const std::string& name, int64_t width, int64_t batch, int64_t size, int reps) {
+    auto s = std::make_shared<TrainState>();
+    Generator gen(1);
+    models::ModelConfig config;
+    config.name = "unet";
+    config.width = width;
+    s->model = models::make_model(config, gen);
+    s->model->train();
+    s->optimizer = std::make_unique<optim::Adam>(s->model->parameters(), optim::AdamOptions{});
+    s->x = rand({batch, 3, size, size}, gen);
+    s->target = class_targets({batch, size, size}, 10, gen);
+    return {name,
+            "UNet w" + std::to_string(width) + " " + std::to_string(batch) + "x3x" + std::to_string(size) + "x" +
+                std::to_string(size) + " train step",
+            [s] {
+                s->optimizer->zero_grad();
+                Tensor loss = s->loss((*s->model)(s->x), s->target);
+                loss.backward();
+                s->optimizer->step();
+            },
+            reps};
+}
+
+Case unet_eval(const std::string& name, int64_t width, int64_t batch, int64_t size, int reps) {
+    Generator gen(2);
+    models::ModelConfig config;
+    config.name = "unet";
+    config.width = width;
+    std::shared_ptr<models::Model> model = models::make_model(config, gen);
+    model->eval();
+    Tensor x = rand({batch, 3, size, size}, gen);
+    return {name,
+            "UNet w" + std::to_string(width) + " " + std::to_string(batch) + "x3x" + std::to_string(size) + "x" +
+                std::to_string(size) + " eval forward",
+            [model, x] {
+                NoGradGuard no_grad;
+                (void)(*model)(x);
+            },
+            reps};
+}
+
+Case lenet_train(int reps) {
+    auto s = std::make_shared<TrainState>();
+    Generator gen(3);
+    s->model = models::make_model("lenet", {}, gen);
+    s->model->train();
+    s->optimizer = std::make_unique<optim::Adam>(s->model->parameters(), optim::AdamOptions{});
+    s->x = rand({32, 1, 28, 28}, gen);
+    s->target = class_targets({32}, 10, gen);
+    return {"lenet_train", "LeNet b32 train step", [s] {
+                s->optimizer->zero_grad();
+                Tensor loss = s->loss((*s->model)(s->x), s->target);
+                loss.backward();
+                s->optimizer->step();
+            },
+            reps};
+}
+
+// Grad-CAM's pass: the activation of conv.3 (kept by a forward hook) and d(sum of the class-3 logits)/d(it).
+Case lenet_gradcam(int reps) {
+    Generator gen(4);
+    std::shared_ptr<models::Model> model = models::make_model("lenet", {}, gen);
+    model->eval();
+    Tensor x = rand({256, 1, 28, 28}, gen);
+    auto activation = std::make_shared<Tensor>();
+    model->module("conv.3").register_forward_hook([activation](nn::Module&, const Tensor&, const Tensor& out) {
+        *activation = out;
+        return std::optional<Tensor>();
+    });
+    return {"lenet_gradcam", "LeNet b256 Grad-CAM (fwd + grad to conv.3)", [model, x, activation] {
+                Tensor score = sum((*model)(x).select(1, 3));
+                (void)autograd::grad({score}, {*activation});
+            },
+            reps};
+}
+
+Case make_case(const std::string& name) {
+    if (name == "unet64_train") return unet_train(name, 64, 1, 256, 3);
+    if (name == "unet64_eval") return unet_eval(name, 64, 1, 256, 5);
+    if (name == "unet16_train") return unet_train(name, 16, 4, 128, 10);
+    if (name == "unet16_eval") return unet_eval(name, 16, 4, 128, 20);
+    if (name == "lenet_train") return lenet_train(200);
+    return lenet_gradcam(50);
+}
+
+struct Result {
+    std::string name, description;
+    double ours_ms, ours_cpu_ms, torch_ms, torch_cpu_ms;
+};
+
+Result run_case(const std::string& name, const Options& o, bench::TorchReference& ref) {
+    Case c = make_case(name);
+    int reps = o.reps > 0 ? o.reps : c.reps;
+    if (o.quick) reps = std::max(2, reps / 3);
+    c.run();  // warm-up: primitive creation, optimizer state, first-touch of buffers
+    std::ostringstream js;
+    js << "{\"kind\": \"model\", \"case\": \"" << name << "\", \"warmup\": 1, \"reps\": " << reps << "}";
+    std::vector<double> ow, oc, tw, tc;
+    for (int r = 0; r < o.rounds; ++r) {
+        const Sample s = measure(c.run, 1, reps);
+        ow.push_back(s.wall);
+        oc.push_back(s.cpu);
+        if (ref.available()) {
+            // TorchReference answers one number per request: the wall median, then the same run's CPU median.
+            if (const auto wall = ref.time_ms(js.str())) {
+                tw.push_back(*wall);
+                if (const auto cpu = ref.time_ms("{\"kind\": \"last_cpu\"}")) tc.push_back(*cpu);
+            } else {
+                std::fprintf(stderr, "PyTorch reference failed on %s: %s\n", name.c_str(), ref.last_error().c_str());
+            }
+        }
+    }
+    return {name, c.description, median(ow), median(oc), median(tw), median(tc)};
+}
+
+void write_json(const Options& o, int threads, double load_before, double load_after,
+                const bench::TorchReference& ref, const std::vector<Result>& results) {
+    std::ofstream f(o.json_path);
+    if (!f) {
+        std::fprintf(stderr, "bench_model: cannot write %s\n", o.json_path.c_str());
+        return;
+    }
+    f << "{\n  \"threads\": " << threads << ",\n  \"rounds\": " << o.rounds
+      << ",\n  \"load_average_before\": " << json_num(load_before)
+      << ",\n  \"load_average_after\": " << json_num(load_after) << ",\n  \"torch\": "
+      << (ref.available() ? "\"" + ref.torch_version() + "\"" : std::string("null")) << ",\n  \"cases\": [";
+    for (size_t i = 0; i < results.size(); ++i) {
+        const Result& r = results[i];
+        f << (i ? "," : "") << "\n    {\"name\": \"" << r.name << "\", \"description\": \"" << r.description
+          << "\", \"ours_ms\": " << json_num(r.ours_ms) << ", \"torch_ms\": " << json_num(r.torch_ms)
+          << ", \"ratio\": " << json_num(r.ours_ms / r.torch_ms) << ", \"ours_cpu_ms\": " << json_num(r.ours_cpu_ms)
+          << ", \"torch_cpu_ms\": " << json_num(r.torch_cpu_ms)
+          << ", \"cpu_ratio\": " << json_num(r.ours_cpu_ms / r.torch_cpu_ms) << "}";
+    }
+    f << "\n  ]\n}\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options o = parse(argc, argv);
+    if (o.threads > 0) set_num_threads(o.threads);
+    const int threads = num_threads();
+    const double load_before = load_average();
+    if (load_before > 0.5)
+        std::printf("note: 1-minute load average %.2f before starting; time on a quiet machine\n", load_before);
+
+    bench::TorchReference ref;
+    if (o.no_torch) {
+        std::printf("%d threads, %d rounds, no PyTorch reference (--no-torch)\n", threads, o.rounds);
+    } else if (ref.start(o.python, o.script, threads)) {
+        std::printf("PyTorch %s reference (%s), %d threads on both sides, %d rounds\n", ref.torch_version().c_str(),
+                    o.python.c_str(), threads, o.rounds);
+    } else {
+        std::printf("PyTorch not available: %s; skipping the reference comparison\n", ref.reason().c_str());
+        std::printf("%d threads, %d rounds\n", threads, o.rounds);
+    }
+    std::printf("\n%-44s %9s %9s %6s | %9s %9s %6s\n", "case (ms, medians)", "ours", "PyTorch", "ratio", "ours cpu",
+                "torch cpu", "ratio");
+    std::fflush(stdout);
+
+    std::vector<Result> results;
+    for (const char* name : kCaseNames) {
+        if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), name) == o.only.end()) continue;
+        results.push_back(run_case(name, o, ref));
+        const Result& r = results.back();
+        std::printf("%-44s %9s %9s %6s | %9s %9s %6s\n", r.description.c_str(), fmt(r.ours_ms).c_str(),
+                    fmt(r.torch_ms).c_str(), fmt(r.ours_ms / r.torch_ms, 2).c_str(), fmt(r.ours_cpu_ms).c_str(),
+                    fmt(r.torch_cpu_ms).c_str(), fmt(r.ours_cpu_ms / r.torch_cpu_ms, 2).c_str());
+        std::fflush(stdout);
+    }
+    const double load_after = load_average();
+    write_json(o, threads, load_before, load_after, ref, results);
+    std::printf("ratio = ours / PyTorch (wall, then CPU = user + sys over all threads); load average %.2f -> %.2f\n"
+                "wrote %s\n",
+                load_before, load_after, o.json_path.c_str());
+    return 0;
+}
