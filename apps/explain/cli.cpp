@@ -1,11 +1,13 @@
 // The explain command's flags and its run: model, inputs, predictions, targets, methods, report and results.
 #include "apps/explain/cli.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "apps/common/app_main.h"
 #include "apps/common/training.h"
@@ -54,8 +56,10 @@ auto usage_checked(const std::string& flag, F&& parse) {
 }
 
 std::string class_label(int64_t c, const std::vector<std::string>& names) {
+    const std::string id = std::to_string(c);
     const std::string name = c >= 0 && c < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(c)] : "";
-    return "class " + std::to_string(c) + (name.empty() || name == std::to_string(c) ? "" : " (" + name + ")");
+    const bool plain = name.empty() || name == id || name == "class " + id;
+    return "class " + id + (plain ? "" : " (" + name + ")");
 }
 
 int64_t parse_class(const std::string& token, const std::vector<std::string>& names, int64_t k) {
@@ -151,6 +155,39 @@ void print_layers(nn::Module& model) {
         const bool conv = std::find(convs.begin(), convs.end(), path) != convs.end();
         std::printf("%-28s %-18s%s%s\n", path.c_str(), module->type_name().c_str(), conv ? " conv" : "",
                     path == last ? " (default --layer)" : "");
+    }
+}
+
+// The clean prediction of one input into its report card and JSON record: the top classes (classifier) or the
+// decoded segmentation map with its legend (the map is also written as STEM_segmentation.png).
+void describe_prediction(ImageContext& ctx, const ExplainOptions& o, const std::vector<std::string>& class_names,
+                         const std::vector<data::Rgb>& colors, render::ReportEntry& entry, nlohmann::json& record) {
+    const InputImage& input = *ctx.input;
+    if (ctx.segmentation) {
+        ctx.predicted = argmax(ctx.output, 1).select(0, 0).contiguous();
+        const data::Image seg = render::segmentation_image(ctx.predicted, colors);
+        data::write_png((fs::path(o.out) / (input.stem + "_segmentation.png")).string(), seg);
+        entry.segmentation_map = render::make_picture(seg, "prediction", input.stem + "_segmentation.png");
+        nlohmann::json legend = nlohmann::json::array();
+        for (const render::LegendEntry& l : render::segmentation_legend(ctx.predicted, colors, class_names)) {
+            entry.legend.push_back({l.name, l.color, l.fraction});
+            legend.push_back({{"class", l.cls}, {"name", l.name}, {"pixels", l.pixels}, {"fraction", l.fraction}});
+        }
+        record["prediction"] = {{"segmentation", input.stem + "_segmentation.png"}, {"classes", legend}};
+    } else {
+        const std::vector<double> logits = ctx.output.to_vector<double>();
+        const std::vector<double> probs = softmax(ctx.output, 1).to_vector<double>();
+        std::vector<int64_t> order(logits.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
+        nlohmann::json top = nlohmann::json::array();
+        for (size_t i = 0; i < order.size() && static_cast<int64_t>(i) < o.top_k; ++i) {
+            const int64_t c = order[i];
+            const std::string name = c < static_cast<int64_t>(class_names.size()) ? class_names[c] : std::to_string(c);
+            entry.top.push_back({c, name, probs[c], logits[c]});
+            top.push_back({{"class", c}, {"name", name}, {"probability", probs[c]}, {"logit", logits[c]}});
+        }
+        record["prediction"] = {{"top", top}};
     }
 }
 
@@ -381,33 +418,7 @@ int run_explain(const ExplainOptions& o) {
             record["label"] = *input.label;
         }
         entry.notes = input.notes;
-        if (ctx.segmentation) {
-            ctx.predicted = argmax(ctx.output, 1).select(0, 0).contiguous();
-            const data::Image seg = render::segmentation_image(ctx.predicted, colors);
-            data::write_png((fs::path(o.out) / (input.stem + "_segmentation.png")).string(), seg);
-            entry.segmentation_map = render::make_picture(seg, "prediction", input.stem + "_segmentation.png");
-            nlohmann::json legend = nlohmann::json::array();
-            for (const render::LegendEntry& l : render::segmentation_legend(ctx.predicted, colors, class_names)) {
-                entry.legend.push_back({l.name, l.color, l.fraction});
-                legend.push_back({{"class", l.cls}, {"name", l.name}, {"pixels", l.pixels}, {"fraction", l.fraction}});
-            }
-            record["prediction"] = {{"segmentation", input.stem + "_segmentation.png"}, {"classes", legend}};
-        } else {
-            const std::vector<double> logits = ctx.output.to_vector<double>();
-            const std::vector<double> probs = softmax(ctx.output, 1).to_vector<double>();
-            std::vector<int64_t> order(logits.size());
-            for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-            std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
-            nlohmann::json top = nlohmann::json::array();
-            for (size_t i = 0; i < order.size() && static_cast<int64_t>(i) < o.top_k; ++i) {
-                const int64_t c = order[i];
-                const std::string name =
-                    c < static_cast<int64_t>(class_names.size()) ? class_names[c] : std::to_string(c);
-                entry.top.push_back({c, name, probs[c], logits[c]});
-                top.push_back({{"class", c}, {"name", name}, {"probability", probs[c]}, {"logit", logits[c]}});
-            }
-            record["prediction"] = {{"top", top}};
-        }
+        describe_prediction(ctx, o, class_names, colors, entry, record);
         prepare_baseline(ctx, settings);
         nlohmann::json method_records = nlohmann::json::array();
         if (std::find(methods.begin(), methods.end(), "activations") != methods.end()) {

@@ -1,12 +1,14 @@
 // Model loading, preprocessing rules, class names and image reading for the explain command.
 #include "apps/explain/cli_input.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "apps/common/app_main.h"
 #include "runtime/data/dataset.h"
@@ -345,6 +347,10 @@ std::vector<std::string> resolve_class_names(const ExplainOptions& o, const Load
     const int64_t k = m.model->config().num_classes;
     std::vector<std::string> names;
     if (!o.class_names.empty()) {
+        std::error_code ec;
+        ENGINE_CHECK(fs::is_regular_file(o.class_names, ec), "--class-names ", o.class_names, ": no such file");
+        ENGINE_CHECK(fs::file_size(o.class_names, ec) <= (4u << 20), "--class-names ", o.class_names,
+                     ": larger than 4 MiB");
         std::ifstream in(o.class_names);
         ENGINE_CHECK(in, "--class-names ", o.class_names, ": cannot read the file");
         std::string line;

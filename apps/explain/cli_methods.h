@@ -26,7 +26,7 @@ std::vector<std::string> parse_methods(const std::vector<std::string>& items);
 struct RunSettings {
     const ExplainOptions* options = nullptr;
     const Preprocessing* prep = nullptr;
-    std::vector<std::string> layers;  // CAM and activation layers (resolved, validated)
+    std::vector<std::string> layers;         // CAM and activation layers (resolved, validated)
     std::vector<std::string> segment_kinds;  // feature masks of ablation and LIME (resolve_segment_kinds)
     std::vector<std::string> class_names;
     std::optional<render::Sign> sign;          // none: per method (absolute_value for saliency, else all)
