@@ -346,6 +346,34 @@ int run(const Options& o) {
         report("fill_ float32 (write)", 4.0 * elements, [&] { buffer.fill_(1.0); });
     }
     {
+        // Hand-written kernels: bytes each must read and write at least, against the memory peak.
+        const int64_t n = (o.quick ? int64_t{16} : int64_t{64}) << 20;
+        Generator gen(3);
+        const Tensor a = rand({n}, gen).to(Device::cuda(kDevice)), b = rand({n}, gen).to(Device::cuda(kDevice));
+        const Tensor rows = a.view({n / 1024, 1024});
+        const Tensor square = a.view({4096, n / 4096});
+        const Tensor images = a.view({16, 64, n / (16 * 64 * 256), 256});
+        const Tensor gamma = ones({64}, DType::Float32, Device::cuda(kDevice));
+        const Tensor beta = zeros({64}, DType::Float32, Device::cuda(kDevice));
+        report("exp (unary, read + write)", 8.0 * n, [&] { (void)exp(a); });
+        report("add (binary, 2 reads + write)", 12.0 * n, [&] { (void)add(a, b); });
+        report("sum over all (reduce)", 4.0 * n, [&] { (void)sum(a); });
+        report("sum over rows of 1024 (reduce)", 4.0 * n, [&] { (void)sum(rows, {1}); });
+        report("softmax rows of 1024", 8.0 * n, [&] { (void)softmax(rows, 1); });
+        report("transpose copy (strided)", 8.0 * n, [&] { (void)square.transpose(0, 1).contiguous(); });
+        report("max_pool2d 2x2 (+int64 indices)", 4.0 * n + 3.0 * n, [&] {
+            (void)max_pool2d_with_indices(images, Pool2dParams{});
+        });
+        report("batch_norm train fwd (64 ch)", 12.0 * n, [&] {
+            Tensor mean = zeros({64}, DType::Float32, Device::cuda(kDevice));
+            Tensor var = ones({64}, DType::Float32, Device::cuda(kDevice));
+            (void)batch_norm(images, mean, var, gamma, beta, true, 0.1, 1e-5);
+        });
+        Tensor param = a.clone(), m = zeros({n}, DType::Float32, Device::cuda(kDevice)),
+               v = zeros({n}, DType::Float32, Device::cuda(kDevice)), vmax;
+        report("adam step (p, g, m, v)", 28.0 * n, [&] { adam_step(param, b, m, v, vmax, 1, AdamParams{}); });
+    }
+    {
         const int64_t n = int64_t{64} << 20;  // 256 MiB each way through the pinned staging buffers
         Tensor host = zeros({n}, DType::Float32);
         Tensor device = empty({n}, DType::Float32, Device::cuda(kDevice));
