@@ -3,6 +3,10 @@
 // node receives. This is the only place where gradients are summed.
 #include "autograd/engine.h"
 
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
@@ -13,6 +17,17 @@
 
 namespace engine::autograd {
 namespace {
+
+struct BackwardProfile {
+    std::mutex mutex;
+    std::atomic<bool> on{false};
+    std::map<std::string, BackwardProfileRow> rows;
+};
+
+BackwardProfile& backward_profile() {
+    static BackwardProfile* profile = new BackwardProfile();
+    return *profile;
+}
 
 struct Capture {
     uint32_t slot;
@@ -118,20 +133,37 @@ private:
             for (const Capture& c : it->second) (*captured)[c.result_index] = grads[c.slot];
         }
         if (node->is_accumulate_grad()) {
-            if (accumulate_) node->apply(grads);
+            if (accumulate_) node->apply(grads, {});
             return;
         }
         bool feeds_needed_node = false;
         for (const Edge& e : node->next_edges) feeds_needed_node |= e.node && needed(e.node.get());
         if (!feeds_needed_node) return;  // grad(): a captured non-leaf whose inputs matter to nobody
 
+        std::vector<bool> used(node->next_edges.size());
+        for (size_t i = 0; i < used.size(); ++i) {
+            Node* next = node->next_edges[i].node.get();
+            used[i] = next && needed(next);
+        }
         TensorList input_grads;
+        const bool profiling = backward_profile().on.load(std::memory_order_relaxed);
+        const auto start = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
         try {
-            input_grads = node->apply(grads);
+            input_grads = node->apply(grads, used);
         } catch (const AutogradError&) {
             throw;
         } catch (const Error& e) {
             throw Error(detail::concat("in backward of ", node->name(), ": ", e.what()));
+        }
+        if (profiling) {
+            const double ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+            BackwardProfile& profile = backward_profile();
+            std::lock_guard<std::mutex> lock(profile.mutex);
+            BackwardProfileRow& row = profile.rows[node->name()];
+            row.name = node->name();
+            ++row.calls;
+            row.ms += ms;
         }
         if (!retain_graph_) node->release_saved();
         ENGINE_CHECK(input_grads.size() == node->next_edges.size(), "backward: ",
@@ -192,6 +224,17 @@ TensorList root_gradients(const TensorList& outputs, const TensorList& grad_outp
 }
 
 }  // namespace
+
+void set_backward_profiling(bool on) { backward_profile().on = on; }
+
+std::vector<BackwardProfileRow> take_backward_profile() {
+    BackwardProfile& profile = backward_profile();
+    std::lock_guard<std::mutex> lock(profile.mutex);
+    std::vector<BackwardProfileRow> rows;
+    for (auto& [name, row] : profile.rows) rows.push_back(row);
+    profile.rows.clear();
+    return rows;
+}
 
 void backward(const TensorList& outputs, const TensorList& grad_outputs, bool retain_graph) {
     const TensorList grads = root_gradients(outputs, grad_outputs, "backward");

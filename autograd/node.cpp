@@ -48,13 +48,15 @@ void HookHandle::remove() {
 FunctionNode::FunctionNode(std::string name, BackwardFn fn, std::vector<bool> needs_input_grad)
     : Node(std::move(name)), fn_(std::move(fn)), needs_input_grad_(std::move(needs_input_grad)) {}
 
-TensorList FunctionNode::apply(const TensorList& grads) {
+TensorList FunctionNode::apply(const TensorList& grads, const std::vector<bool>& inputs_used) {
     if (!fn_) {
         throw AutogradError(detail::concat(
             name(), ": trying to backward through the graph a second time (its saved tensors were freed after "
                     "the first backward); pass retain_graph=true to the first backward() if you need a second"));
     }
-    return fn_(grads, needs_input_grad_);
+    std::vector<bool> wanted = needs_input_grad_;
+    for (size_t i = 0; i < wanted.size() && i < inputs_used.size(); ++i) wanted[i] = wanted[i] && inputs_used[i];
+    return fn_(grads, wanted);
 }
 
 AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {
@@ -64,7 +66,7 @@ AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("Accumul
     output_hooks.emplace_back();
 }
 
-TensorList AccumulateGrad::apply(const TensorList& grads) {
+TensorList AccumulateGrad::apply(const TensorList& grads, const std::vector<bool>&) {
     Tensor leaf(leaf_);
     const Tensor& incoming = grads.at(0);
     AutogradMeta& meta = autograd_meta(leaf);

@@ -48,9 +48,11 @@ public:
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
-    // grads[i] is the gradient of output i (defined, of that output's shape). Returns one gradient per next
-    // edge; undefined where the input needs none.
-    virtual TensorList apply(const TensorList& grads) = 0;
+    // grads[i] is the gradient of output i (defined, of that output's shape). inputs_used[i] says whether the
+    // pass running this node uses the gradient of input i at all: grad() w.r.t. an input or an activation
+    // (Grad-CAM, integrated gradients) uses no weight gradients even though the weights require grad. Returns
+    // one gradient per next edge; undefined where the input needs none or it is unused.
+    virtual TensorList apply(const TensorList& grads, const std::vector<bool>& inputs_used) = 0;
     // Frees saved tensors once backward ran without retain_graph.
     virtual void release_saved() {}
     virtual bool is_accumulate_grad() const { return false; }
@@ -71,13 +73,14 @@ private:
     std::string name_;
 };
 
-// The gradient function of one op, as a closure over the tensors it saved.
+// The gradient function of one op, as a closure over the tensors it saved. needs_input_grad[i]: input i
+// requires grad and this pass uses its gradient.
 using BackwardFn = std::function<TensorList(const TensorList& grads, const std::vector<bool>& needs_input_grad)>;
 
 class FunctionNode final : public Node {
 public:
     FunctionNode(std::string name, BackwardFn fn, std::vector<bool> needs_input_grad);
-    TensorList apply(const TensorList& grads) override;
+    TensorList apply(const TensorList& grads, const std::vector<bool>& inputs_used) override;
     void release_saved() override { fn_ = nullptr; }
 
 private:
@@ -89,7 +92,7 @@ private:
 class AccumulateGrad final : public Node {
 public:
     explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf);
-    TensorList apply(const TensorList& grads) override;
+    TensorList apply(const TensorList& grads, const std::vector<bool>& inputs_used) override;
     bool is_accumulate_grad() const override { return true; }
     const std::shared_ptr<TensorImpl>& leaf() const { return leaf_; }
 

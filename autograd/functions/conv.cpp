@@ -85,10 +85,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                [p, x_shape = x.shape(), w_shape = weight.shape(), saved = save_for_backward(x, weight)](
                    const TensorList& g, const std::vector<bool>& needs) {
                    Backend& backend = backend_for(g[0]);
+                   const Tensor gy = dense(g[0]);  // once for both kernels (a cat's gradient arrives as a view)
                    Tensor gx, gw, gb;
-                   if (needs[0]) gx = backend.conv2d_backward_data(g[0], saved.weight.get(), x_shape, p);
-                   if (needs[1]) gw = backend.conv2d_backward_weight(g[0], saved.x.get(), w_shape, p);
-                   if (needs[2]) gb = bias_grad(g[0]);
+                   if (needs[0]) gx = backend.conv2d_backward_data(gy, saved.weight.get(), x_shape, p);
+                   if (needs[1]) gw = backend.conv2d_backward_weight(gy, saved.x.get(), w_shape, p);
+                   if (needs[2]) gb = bias_grad(gy);
                    return TensorList{gx, gw, gb};
                });
     }
@@ -129,16 +130,17 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                [p, x_shape = x.shape(), w_shape = weight.shape(), saved = save_for_backward(x, weight)](
                    const TensorList& g, const std::vector<bool>& needs) {
                    Backend& be = backend_for(g[0]);
+                   const Tensor gy = dense(g[0]);  // once for both kernels (a cat's gradient arrives as a view)
                    Tensor gx, gw, gb;
                    if (needs[0]) {
-                       gx = be.conv2d_forward(g[0], saved.weight.get(), Tensor(), p);
+                       gx = be.conv2d_forward(gy, saved.weight.get(), Tensor(), p);
                        // output_padding >= stride (allowed when < dilation) gives the convolution of y extra
                        // output rows that x never had.
                        if (gx.size(2) != x_shape[2] || gx.size(3) != x_shape[3])
                            gx = gx.narrow(2, 0, x_shape[2]).narrow(3, 0, x_shape[3]).contiguous();
                    }
-                   if (needs[1]) gw = be.conv2d_backward_weight(saved.x.get(), g[0], w_shape, p);
-                   if (needs[2]) gb = bias_grad(g[0]);
+                   if (needs[1]) gw = be.conv2d_backward_weight(saved.x.get(), gy, w_shape, p);
+                   if (needs[2]) gb = bias_grad(gy);
                    return TensorList{gx, gw, gb};
                });
     }

@@ -33,6 +33,15 @@ Tensor unary_op(UnaryOp op, const Tensor& input) {
     const Tensor x = unary_needs_float(op) && is_integral(input.dtype()) ? input.to(DType::Float32) : input;
     Tensor y = backend_for(x).unary(op, x);
     if (needs_grad({x})) {
+        if (op == UnaryOp::Relu) {
+            // relu(x) > 0 exactly where x > 0 (NaN included: relu(NaN) is 0), so y stands in for x and x (in a
+            // network, a convolution's output nothing else keeps) is freed after the forward.
+            record(name, {x}, {y}, [ys = SavedTensor(y)](const TensorList& g, const std::vector<bool>&) {
+                const Tensor yv = ys.get();
+                return TensorList{backend_for(g[0]).unary_backward(UnaryOp::Relu, yv, yv, g[0])};
+            });
+            return y;
+        }
         record(name, {x}, {y}, [op, xs = SavedTensor(x), ys = SavedTensor(y)](const TensorList& g, const std::vector<bool>&) {
             const Tensor xv = xs.get(), yv = ys.get();
             return TensorList{backend_for(g[0]).unary_backward(op, xv, yv, g[0])};

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "autograd/engine.h"
+#include "autograd/function.h"
 #include "common/test_util.h"
 
 using namespace engine;
@@ -155,4 +156,34 @@ TEST(AutogradTest, DtypeAndCloneConversionsAreDifferentiable) {
     y.backward(ones({2}, DType::Float32));
     EXPECT_EQ(x.grad().dtype(), DType::Float64);
     EXPECT_TRUE(all_close(x.grad(), from_vector<double>({2, 2}, {2})));
+}
+
+// grad() w.r.t. one input must not make a node compute the gradients of its other inputs (the weights during
+// Grad-CAM or integrated gradients): the closure sees them as not needed. backward() still asks for all.
+TEST(AutogradTest, GradAsksNodesOnlyForTheGradientsItUses) {
+    Tensor x = leaf({1, 2}, {2});
+    Tensor w = leaf({3, 4}, {2});
+    std::vector<std::vector<bool>> asked;
+    auto product = [&asked](const Tensor& a, const Tensor& b) {
+        Tensor y = (a.detach() * b.detach());
+        record("product", {a, b}, {y}, [&asked, a = SavedTensor(a), b = SavedTensor(b)](
+                                            const TensorList& g, const std::vector<bool>& needs) {
+            asked.push_back(needs);
+            return TensorList{needs[0] ? g[0] * b.get() : Tensor(), needs[1] ? g[0] * a.get() : Tensor()};
+        });
+        return y;
+    };
+    Tensor h = x * 2.0;  // a non-leaf: grad() w.r.t. an activation, as layer Grad-CAM takes it
+    Tensor y = product(h, w);
+    const TensorList gh = autograd::grad({y}, {h}, {ones({2}, DType::Float64)});
+    EXPECT_TRUE(all_close(gh[0], from_vector<double>({3, 4}, {2})));
+    ASSERT_EQ(asked.size(), 1u);
+    EXPECT_EQ(asked[0], (std::vector<bool>{true, false}));
+    EXPECT_FALSE(w.grad().defined());
+
+    product(h, w).backward(ones({2}, DType::Float64));
+    ASSERT_EQ(asked.size(), 2u);
+    EXPECT_EQ(asked[1], (std::vector<bool>{true, true}));
+    EXPECT_TRUE(all_close(w.grad(), from_vector<double>({2, 4}, {2})));
+    EXPECT_TRUE(all_close(x.grad(), from_vector<double>({6, 8}, {2})));
 }
