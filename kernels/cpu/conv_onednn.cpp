@@ -1,7 +1,10 @@
-// float32 convolution on oneDNN 2.x primitives. Each (pass, geometry) gets a plan: the primitive, in the layout
-// choose_layout picks (usually format_tag::any, so oneDNN uses its blocked layouts), and the reorders between
-// our plain NCHW/OIHW tensors and that layout. Plans are cached, so a training loop builds each primitive once.
+// float32 convolution on oneDNN 2.x primitives. Each (pass, geometry) gets a plan: the primitive, with the
+// algorithm choose_algo picks (direct or Winograd) in the layout choose_layout picks (usually format_tag::any, so
+// oneDNN uses its blocked layouts), and the reorders between our plain NCHW/OIHW tensors and that layout. Plans
+// are cached, so a training loop builds each primitive once; reordered weights are cached across calls with
+// unchanged weights (conv_weight_cache.h).
 #if ENGINE_WITH_ONEDNN  // the whole file: builds without oneDNN use conv_im2col.cpp
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <cstring>
@@ -14,7 +17,9 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/conv_impl.h"
+#include "kernels/cpu/conv_weight_cache.h"
 #include "kernels/cpu/conv_workspace.h"
+#include "runtime/storage.h"
 
 namespace engine::cpu {
 namespace {
@@ -47,16 +52,52 @@ std::optional<Layout> forced_layout() {
     return layout;
 }
 
-// Measured on AVX-512 (bench_cpu and per-pass timings of the three layouts): blocked layouts win wherever the
-// activations dominate, but when the weights outweigh the activations several times over (the deep,
-// low-resolution layers of a UNet), reordering the weights on every call costs more than the direct kernels
-// save, and the plain GEMM-based primitives are faster in all three passes.
+// Measured on AVX-512 (bench_cpu and per-pass timings of the three layouts, 2 threads): blocked layouts win
+// wherever the activations dominate, but when the weights outweigh the activations several times over (the
+// deep, low-resolution layers of a UNet), reordering the weights on every call costs about what the direct
+// kernels save, and the plain GEMM-based primitives are as fast or faster (UNet width 64's 16x16 layers and its
+// first transposed convolution: weights 6-18x the activations). At width 16, batch 4, the 8x8 layers (4.5x)
+// still run 1.5x faster blocked.
 Layout choose_layout(const ConvGeometry& g) {
     if (auto forced = forced_layout()) return *forced;
     const int64_t weights = g.o * g.group_in() * g.kh * g.kw;
     const int64_t activations = g.n * (g.c * g.h * g.w + g.o * g.oh * g.ow);
-    return weights > 4 * activations ? Layout::Plain : Layout::Any;
+    return weights > 5 * activations ? Layout::Plain : Layout::Any;
 }
+
+// Direct convolution, or Winograd F(4x4, 3x3) (oneDNN 2.x's jit_wino_4x3 kernels, AVX-512 only) which needs
+// about a quarter of the multiplications. ENGINE_CONV_ALGO=direct|winograd forces one (measurements; direct
+// gives bit-for-bit the results of engines without Winograd).
+enum class Algo : int64_t { Direct, Winograd };
+
+std::optional<Algo> forced_algo() {
+    static const std::optional<Algo> algo = []() -> std::optional<Algo> {
+        const char* env = std::getenv("ENGINE_CONV_ALGO");
+        if (!env) return std::nullopt;
+        if (std::strcmp(env, "direct") == 0) return Algo::Direct;
+        if (std::strcmp(env, "winograd") == 0) return Algo::Winograd;
+        return std::nullopt;
+    }();
+    return algo;
+}
+
+// Measured per layer of the UNet at widths 16 and 64 (AVX-512, 1 and 2 threads, each pass): Winograd runs all
+// three passes of a 3x3, stride-1 convolution with 32 or more input channels 1.3-2.5x faster than the direct
+// kernels once the batch holds 1024 or more output positions of 16x16 or larger images; with 3 or 16 input
+// channels, on 8x8 images or on one 16x16 image it is no faster (forward, with two threads) or slower, and
+// layers that use plain layouts keep them (their transformed weights would be 4x the plain ones). Its float32
+// error stays within a few 1e-6 of the largest output (direct: a few 1e-7; our tests' tolerance: 1e-4).
+Algo choose_algo(const ConvGeometry& g) {
+    if (auto forced = forced_algo()) return *forced;
+    const bool eligible = g.kh == 3 && g.kw == 3 && g.p.stride_h == 1 && g.p.stride_w == 1 && g.p.dilation_h == 1 &&
+                          g.p.dilation_w == 1 && g.p.groups == 1 && g.c >= 32 && g.o >= 8 && g.oh >= 16 &&
+                          g.ow >= 16 && g.n * g.oh * g.ow >= 1024;
+    return eligible && choose_layout(g) == Layout::Any ? Algo::Winograd : Algo::Direct;
+}
+
+// Winograd's scratchpad (the transformed tiles) grows with channels times spatial size and is kept per thread
+// (conv_workspace): past this size the direct kernels are used instead.
+constexpr size_t kMaxWinogradScratchpad = size_t{256} << 20;
 
 // One primitive argument and, when its layout differs from our plain one, the reorder to or from it.
 struct Operand {
@@ -74,7 +115,7 @@ struct Plan {
     memory::desc scratchpad;
 };
 
-using Key = std::array<int64_t, 19>;
+using Key = std::array<int64_t, 20>;
 
 struct KeyHash {
     size_t operator()(const Key& key) const {
@@ -87,7 +128,7 @@ struct KeyHash {
 Key plan_key(Pass pass, const ConvGeometry& g, bool has_bias) {
     return {static_cast<int64_t>(pass), static_cast<int64_t>(choose_layout(g)), has_bias ? 1 : 0, g.n, g.c, g.h,
             g.w, g.o, g.kh, g.kw, g.oh, g.ow, g.p.stride_h, g.p.stride_w, g.p.pad_h, g.p.pad_w,
-            g.p.dilation_h, g.p.dilation_w, g.p.groups};
+            g.p.dilation_h, g.p.dilation_w, g.p.groups, static_cast<int64_t>(choose_algo(g))};
 }
 
 memory::desc plain_desc(const memory::dims& dims, Tag tag) { return memory::desc(dims, memory::data_type::f32, tag); }
@@ -141,24 +182,22 @@ Operand make_operand(int arg, const memory::desc& plain, const memory::desc& use
 }
 
 dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool with_bias,
-                                                     const dnnl::primitive_attr& attr) {
+                                                     const dnnl::primitive_attr& attr, dnnl::algorithm algo) {
     using Conv = dnnl::convolution_forward;
-    const auto desc = with_bias ? Conv::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                             d.src_any, d.weights_any, d.bias, d.dst_any, d.strides, d.dilates,
-                                             d.pad_l, d.pad_r)
-                                : Conv::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                             d.src_any, d.weights_any, d.dst_any, d.strides, d.dilates, d.pad_l,
-                                             d.pad_r);
+    const auto desc = with_bias ? Conv::desc(dnnl::prop_kind::forward_training, algo, d.src_any, d.weights_any,
+                                             d.bias, d.dst_any, d.strides, d.dilates, d.pad_l, d.pad_r)
+                                : Conv::desc(dnnl::prop_kind::forward_training, algo, d.src_any, d.weights_any,
+                                             d.dst_any, d.strides, d.dilates, d.pad_l, d.pad_r);
     return Conv::primitive_desc(desc, attr, onednn_engine());
 }
 
-std::shared_ptr<const Plan> build_plan(Pass pass, const ConvGeometry& g, bool has_bias) {
+std::shared_ptr<const Plan> build_plan(Pass pass, const ConvGeometry& g, bool has_bias, dnnl::algorithm algo) {
     const Descs d = make_descs(g);
     const dnnl::primitive_attr attr = user_scratchpad();
     auto plan = std::make_shared<Plan>();
     plan->has_bias = has_bias;
     if (pass == Pass::Forward) {
-        const auto pd = forward_pd(d, has_bias, attr);
+        const auto pd = forward_pd(d, has_bias, attr, algo);
         plan->primitive = dnnl::convolution_forward(pd);
         plan->inputs[0] = make_operand(DNNL_ARG_SRC, d.src, pd.src_desc(), false);
         plan->inputs[1] = make_operand(DNNL_ARG_WEIGHTS, d.weights, pd.weights_desc(), false);
@@ -166,9 +205,8 @@ std::shared_ptr<const Plan> build_plan(Pass pass, const ConvGeometry& g, bool ha
         plan->scratchpad = pd.scratchpad_desc();
     } else if (pass == Pass::BackwardData) {
         using Conv = dnnl::convolution_backward_data;
-        const auto hint = forward_pd(d, false, dnnl::primitive_attr());
-        const Conv::desc desc(dnnl::algorithm::convolution_direct, d.src_any, d.weights_any, d.dst_any, d.strides,
-                              d.dilates, d.pad_l, d.pad_r);
+        const auto hint = forward_pd(d, false, dnnl::primitive_attr(), algo);
+        const Conv::desc desc(algo, d.src_any, d.weights_any, d.dst_any, d.strides, d.dilates, d.pad_l, d.pad_r);
         const Conv::primitive_desc pd(desc, attr, onednn_engine(), hint);
         plan->primitive = Conv(pd);
         plan->inputs[0] = make_operand(DNNL_ARG_DIFF_DST, d.dst, pd.diff_dst_desc(), false);
@@ -177,9 +215,8 @@ std::shared_ptr<const Plan> build_plan(Pass pass, const ConvGeometry& g, bool ha
         plan->scratchpad = pd.scratchpad_desc();
     } else {
         using Conv = dnnl::convolution_backward_weights;
-        const auto hint = forward_pd(d, false, dnnl::primitive_attr());
-        const Conv::desc desc(dnnl::algorithm::convolution_direct, d.src_any, d.weights_any, d.dst_any, d.strides,
-                              d.dilates, d.pad_l, d.pad_r);
+        const auto hint = forward_pd(d, false, dnnl::primitive_attr(), algo);
+        const Conv::desc desc(algo, d.src_any, d.weights_any, d.dst_any, d.strides, d.dilates, d.pad_l, d.pad_r);
         const Conv::primitive_desc pd(desc, attr, onednn_engine(), hint);
         plan->primitive = Conv(pd);
         plan->inputs[0] = make_operand(DNNL_ARG_DIFF_DST, d.dst, pd.diff_dst_desc(), false);
@@ -187,6 +224,8 @@ std::shared_ptr<const Plan> build_plan(Pass pass, const ConvGeometry& g, bool ha
         plan->output = make_operand(DNNL_ARG_DIFF_WEIGHTS, d.weights, pd.diff_weights_desc(), true);
         plan->scratchpad = pd.scratchpad_desc();
     }
+    if (algo == dnnl::algorithm::convolution_winograd && plan->scratchpad.get_size() > kMaxWinogradScratchpad)
+        return nullptr;
     return plan;
 }
 
@@ -204,10 +243,19 @@ std::shared_ptr<const Plan> get_plan(Pass pass, const ConvGeometry& g, bool has_
         if (it != cache.end()) return it->second;
     }
     std::shared_ptr<const Plan> plan;
-    try {
-        plan = build_plan(pass, g, has_bias);
-    } catch (const dnnl::error&) {
-        plan = nullptr;  // a geometry this oneDNN has no primitive for: the caller falls back to im2col
+    if (choose_algo(g) == Algo::Winograd) {
+        try {
+            plan = build_plan(pass, g, has_bias, dnnl::algorithm::convolution_winograd);
+        } catch (const dnnl::error&) {
+            plan = nullptr;  // not a Winograd geometry: direct below
+        }
+    }
+    if (!plan) {
+        try {
+            plan = build_plan(pass, g, has_bias, dnnl::algorithm::convolution_direct);
+        } catch (const dnnl::error&) {
+            plan = nullptr;  // a geometry this oneDNN has no primitive for: the caller falls back to im2col
+        }
     }
     std::lock_guard<std::mutex> lock(mutex);
     if (cache.size() >= kMaxPlans) cache.clear();
@@ -218,17 +266,51 @@ memory wrap(const memory::desc& desc, const void* data) {
     return memory(desc, onednn_engine(), const_cast<void*>(data));
 }
 
-// Runs a plan on contiguous plain inputs, writing the plain output `out`.
-void execute(const Plan& plan, const Tensor& in0, const Tensor& in1, const Tensor& bias, Tensor& out) {
+// What the calling thread's Input0 workspace holds: one tensor (storage held weakly, offset, version) reordered
+// to one layout. A convolution's backward runs the data pass and then the weight pass on the same output
+// gradient, usually in the same layout: the second reorder of it is skipped.
+struct Input0Memo {
+    std::weak_ptr<StorageImpl> storage;
+    uint64_t version = 0;
+    int64_t offset = 0;
+    memory::desc used;
+    const void* buffer = nullptr;
+
+    bool holds(const Tensor& t, const memory::desc& desc, const void* workspace) const {
+        return workspace == buffer && version == t.version() && offset == t.offset() && desc == used &&
+               !storage.expired() && storage.lock() == t.storage();
+    }
+};
+
+thread_local Input0Memo input0_memo;
+
+// Runs a plan on contiguous plain inputs, writing the plain output `out`. Input 1 is the weight of the forward
+// and backward-data passes (cache_weights), whose reordered copy conv_weight_cache() may hold.
+void execute(const std::shared_ptr<const Plan>& plan_ptr, const Tensor& in0, const Tensor& in1, const Tensor& bias,
+             Tensor& out, bool cache_weights) {
+    const Plan& plan = *plan_ptr;
     dnnl::stream stream(onednn_engine());
     std::unordered_map<int, memory> args;
     const Tensor* inputs[2] = {&in0, &in1};
+    std::shared_ptr<void> cached;
     for (int i = 0; i < 2; ++i) {
         const Operand& op = plan.inputs[i];
         memory plain = wrap(op.plain, inputs[i]->raw_data());
-        if (op.reordered) {
-            const ConvSlot slot = i == 0 ? ConvSlot::Input0 : ConvSlot::Input1;
-            memory used = wrap(op.used, conv_workspace(slot, op.used.get_size()));
+        if (i == 1 && cache_weights &&
+            (cached = conv_weight_cache().get(plan_ptr, op.reordered ? &op.reorder : nullptr, op.plain, op.used, in1,
+                                              stream))) {
+            args.emplace(op.arg, wrap(op.used, cached.get()));
+        } else if (op.reordered && i == 0) {
+            void* workspace = conv_workspace(ConvSlot::Input0, op.used.get_size());
+            memory used = wrap(op.used, workspace);
+            if (!input0_memo.holds(in0, op.used, workspace)) {
+                input0_memo.buffer = nullptr;  // invalid until the reorder finished
+                op.reorder.execute(stream, plain, used);
+                input0_memo = {in0.storage(), in0.version(), in0.offset(), op.used, workspace};
+            }
+            args.emplace(op.arg, used);
+        } else if (op.reordered) {
+            memory used = wrap(op.used, conv_workspace(ConvSlot::Input1, op.used.get_size()));
             op.reorder.execute(stream, plain, used);
             args.emplace(op.arg, used);
         } else {
@@ -275,7 +357,7 @@ Tensor conv2d_forward_onednn(const Tensor& x, const Tensor& w, const Tensor& bia
     const auto plan = get_plan(Pass::Forward, c, bias.defined());
     if (!plan) return conv2d_forward_im2col(x, w, bias, g);
     Tensor y = empty({g.n, g.o, g.oh, g.ow}, DType::Float32);
-    execute(*plan, crop_input(x, c), dense(w), bias.defined() ? dense(bias) : Tensor(), y);
+    execute(plan, crop_input(x, c), dense(w), bias.defined() ? dense(bias) : Tensor(), y, true);
     return y;
 }
 
@@ -284,7 +366,7 @@ Tensor conv2d_backward_data_onednn(const Tensor& grad_y, const Tensor& w, const 
     const auto plan = get_plan(Pass::BackwardData, c, false);
     if (!plan) return conv2d_backward_data_im2col(grad_y, w, g);
     Tensor dx = empty({c.n, c.c, c.h, c.w}, DType::Float32);
-    execute(*plan, dense(grad_y), dense(w), Tensor(), dx);
+    execute(plan, dense(grad_y), dense(w), Tensor(), dx, true);
     if (c.h == g.h && c.w == g.w) return dx;
     Tensor full = zeros({g.n, g.c, g.h, g.w}, DType::Float32);
     Tensor inner = full.narrow(2, 0, c.h).narrow(3, 0, c.w);
@@ -297,7 +379,7 @@ Tensor conv2d_backward_weight_onednn(const Tensor& grad_y, const Tensor& x, cons
     const auto plan = get_plan(Pass::BackwardWeights, c, false);
     if (!plan) return conv2d_backward_weight_im2col(grad_y, x, g);
     Tensor dw = empty({g.o, g.group_in(), g.kh, g.kw}, DType::Float32);
-    execute(*plan, dense(grad_y), crop_input(x, c), Tensor(), dw);
+    execute(plan, dense(grad_y), crop_input(x, c), Tensor(), dw, false);
     return dw;
 }
 

@@ -3,10 +3,13 @@
 // when built with it) and float64 (im2col + our GEMM); plus the op layer's input validation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <thread>
 
 #include "common/test_util.h"
+#include "autograd/ops.h"
 #include "kernels/backend.h"
 
 using namespace engine;
@@ -271,6 +274,65 @@ TEST(Conv2dTest, ConcurrentCallsFromSeveralThreads) {
     for (auto& t : threads) t.join();
     for (int i = 0; i < 4; ++i)
         EXPECT_TRUE(all_close(ys[i], reference_conv2d(xs[i], ws[i], Tensor(), p), 1e-4, 1e-4)) << "thread " << i;
+}
+
+// Largest absolute difference over the largest absolute reference value: how far a fast algorithm (oneDNN's
+// Winograd on AVX-512, chosen for 3x3 stride-1 layers with 32+ channels on 16x16+ images) may drift.
+double relative_error(const Tensor& got, const Tensor& want) {
+    const Tensor a = got.to(DType::Float64).contiguous(), b = want.to(DType::Float64).contiguous();
+    EXPECT_EQ(a.shape(), b.shape());
+    double diff = 0, scale = 0;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+        diff = std::max(diff, std::abs(a.data<double>()[i] - b.data<double>()[i]));
+        scale = std::max(scale, std::abs(b.data<double>()[i]));
+    }
+    return diff / scale;
+}
+
+TEST(Conv2dTest, WideLayersMatchReferenceInAllPasses) {
+    // The UNet's wide layers, scaled down: geometries the CPU backend may run with Winograd.
+    const std::vector<ConvCase> cases = {
+        {{1, 32, 32, 32}, {16, 32, 3, 3}, params(1, 1), true},
+        {{4, 64, 16, 16}, {64, 64, 3, 3}, params(1, 1), false},
+        {{1, 48, 36, 35}, {24, 48, 3, 3}, params(1, 0), true},
+    };
+    uint64_t seed = 3000;
+    Backend& backend = cpu_backend();
+    for (const ConvCase& c : cases) {
+        const Tensor x = random_tensor(c.x, seed++, DType::Float32), w = random_tensor(c.w, seed++, DType::Float32);
+        const Tensor b = c.bias ? random_tensor({c.w[0]}, seed++, DType::Float32) : Tensor();
+        const Tensor y = conv2d(x, w, b, c.p);
+        EXPECT_LT(relative_error(y, reference_conv2d(x, w, b, c.p)), 1e-5) << "forward " << case_str(c);
+        const Tensor gy = random_tensor(y.shape(), seed++, DType::Float32);
+        EXPECT_LT(relative_error(backend.conv2d_backward_data(gy, w, c.x, c.p),
+                                 reference_scatter(gy, w, Tensor(), c.p, c.x)), 1e-5)
+            << "backward data " << case_str(c);
+        EXPECT_LT(relative_error(backend.conv2d_backward_weight(gy, x, c.w, c.p),
+                                 reference_weight_grad(gy, x, c.w, c.p)), 1e-5)
+            << "backward weight " << case_str(c);
+    }
+}
+
+TEST(Conv2dTest, CachedWeightsFollowInPlaceUpdates) {
+    // Repeated forwards with an unchanged weight use a reordered copy kept between calls; any in-place write
+    // (an optimizer step, loading a checkpoint, re-initialising for the randomisation check) must invalidate it.
+    const Tensor x = random_tensor({2, 32, 16, 16}, 4000, DType::Float32);
+    Tensor w = random_tensor({32, 32, 3, 3}, 4001, DType::Float32);
+    const Conv2dParams p = params(1, 1);
+    const Tensor want = reference_conv2d(x, w, Tensor(), p);
+    for (int i = 0; i < 3; ++i) EXPECT_LT(relative_error(conv2d(x, w, Tensor(), p), want), 1e-5) << "call " << i;
+    w.copy_(random_tensor(w.shape(), 4002, DType::Float32));
+    EXPECT_LT(relative_error(conv2d(x, w, Tensor(), p), reference_conv2d(x, w, Tensor(), p)), 1e-5);
+    mul_(w, -2.0);
+    for (int i = 0; i < 2; ++i)
+        EXPECT_LT(relative_error(conv2d(x, w, Tensor(), p), reference_conv2d(x, w, Tensor(), p)), 1e-5);
+    // The backward-data pass keeps its own copy of the same weight.
+    const Tensor gy = random_tensor({2, 32, 16, 16}, 4003, DType::Float32);
+    for (int i = 0; i < 3; ++i) {
+        if (i == 2) add_(w, full(w.shape(), 1.0, DType::Float32));
+        EXPECT_LT(relative_error(cpu_backend().conv2d_backward_data(gy, w, x.shape(), p),
+                                 reference_scatter(gy, w, Tensor(), p, x.shape())), 1e-5) << "call " << i;
+    }
 }
 
 TEST(ConvTranspose2dTest, MatchesReference) {
