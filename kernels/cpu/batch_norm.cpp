@@ -60,17 +60,29 @@ double sum_sq_dev(const T* p, int64_t n, double mean) {
     return s;
 }
 
-// Sum of (x - mean) * g.
+// The sum of g and of (x - mean) * g in one read of g, accumulated as sum_as_double does.
 template <class T>
-double dot_dev(const T* x, const T* g, int64_t n, double mean) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+void sum_and_dot_dev(const T* x, const T* g, int64_t n, double mean, double& sum, double& dot) {
+    double s8[8] = {0, 0, 0, 0, 0, 0, 0, 0}, d8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; ++k) acc[k] += (static_cast<double>(x[i + k]) - mean) * static_cast<double>(g[i + k]);
-    double s = 0;
-    for (; i < n; ++i) s += (static_cast<double>(x[i]) - mean) * static_cast<double>(g[i]);
-    for (int k = 0; k < 8; ++k) s += acc[k];
-    return s;
+    for (; i + 8 <= n; i += 8) {
+        for (int k = 0; k < 8; ++k) {
+            const double gv = static_cast<double>(g[i + k]);
+            s8[k] += gv;
+            d8[k] += (static_cast<double>(x[i + k]) - mean) * gv;
+        }
+    }
+    double s = 0, d = 0;
+    for (; i < n; ++i) {
+        s += static_cast<double>(g[i]);
+        d += (static_cast<double>(x[i]) - mean) * static_cast<double>(g[i]);
+    }
+    for (int k = 0; k < 8; ++k) {
+        s += s8[k];
+        d += d8[k];
+    }
+    sum = s;
+    dot = d;
 }
 
 template <class T>
@@ -91,24 +103,11 @@ Tensor channel_tensor(const std::vector<double>& v, const Tensor& like) {
     return t;
 }
 
-// Biased per-channel mean and variance (two passes, double accumulation).
+// Biased per-channel mean and variance of an (N, C) input (two passes, double accumulation); inputs with
+// spatial dims go through batch_stats_and_normalize.
 template <class T>
 void batch_stats(const T* x, const BnLayout& l, std::vector<double>& mean, std::vector<double>& var) {
     const double count = static_cast<double>(l.count());
-    if (l.inner > 1) {
-        parallel_for(0, l.c, channel_grain(l), [&](int64_t lo, int64_t hi) {
-            for (int64_t ch = lo; ch < hi; ++ch) {
-                double s = 0;
-                for (int64_t b = 0; b < l.n; ++b) s += sum_as_double(x + (b * l.c + ch) * l.inner, l.inner);
-                const double m = s / count;
-                double sq = 0;
-                for (int64_t b = 0; b < l.n; ++b) sq += sum_sq_dev(x + (b * l.c + ch) * l.inner, l.inner, m);
-                mean[ch] = m;
-                var[ch] = sq / count;
-            }
-        });
-        return;
-    }
     parallel_for(0, l.c, channel_grain(l), [&](int64_t lo, int64_t hi) {
         const int64_t w = hi - lo;
         std::vector<double> s(w, 0.0), sq(w, 0.0);
@@ -170,6 +169,46 @@ void update_running(Tensor& running, const std::vector<double>& batch_value, dou
 }
 
 template <class T>
+void update_running_stats(Tensor& running_mean, Tensor& running_var, const std::vector<double>& mean,
+                          const std::vector<double>& var, const BnLayout& l, double momentum) {
+    if (running_mean.defined()) update_running<T>(running_mean, mean, momentum);
+    if (running_var.defined()) {
+        const double n = static_cast<double>(l.count());
+        std::vector<double> unbiased(l.c);
+        for (int64_t ch = 0; ch < l.c; ++ch) unbiased[ch] = var[ch] * n / (n - 1.0);
+        update_running<T>(running_var, unbiased, momentum);
+    }
+}
+
+// Training forward of an (N, C, inner > 1) input in one sweep over the channels: each channel's mean, variance
+// (the two passes of batch_stats) and normalisation run back to back, so the second and third reads of its
+// values come from cache instead of memory.
+template <class T>
+void batch_stats_and_normalize(const T* x, T* y, const BnLayout& l, double eps, const std::vector<double>& w,
+                               const std::vector<double>& b, std::vector<double>& mean, std::vector<double>& var,
+                               std::vector<double>& invstd) {
+    const double count = static_cast<double>(l.count());
+    parallel_for(0, l.c, channel_grain(l), [&](int64_t lo, int64_t hi) {
+        for (int64_t ch = lo; ch < hi; ++ch) {
+            double s = 0;
+            for (int64_t n = 0; n < l.n; ++n) s += sum_as_double(x + (n * l.c + ch) * l.inner, l.inner);
+            const double m = s / count;
+            double sq = 0;
+            for (int64_t n = 0; n < l.n; ++n) sq += sum_sq_dev(x + (n * l.c + ch) * l.inner, l.inner, m);
+            mean[ch] = m;
+            var[ch] = sq / count;
+            invstd[ch] = 1.0 / std::sqrt(var[ch] + eps);
+            const T mt = static_cast<T>(m), a = static_cast<T>(invstd[ch] * w[ch]), sh = static_cast<T>(b[ch]);
+            for (int64_t n = 0; n < l.n; ++n) {
+                const T* in = x + (n * l.c + ch) * l.inner;
+                T* out = y + (n * l.c + ch) * l.inner;
+                for (int64_t i = 0; i < l.inner; ++i) out[i] = (in[i] - mt) * a + sh;
+            }
+        }
+    });
+}
+
+template <class T>
 BatchNormForward batch_norm_forward_impl(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                          Tensor& running_mean, Tensor& running_var, bool training, double momentum,
                                          double eps) {
@@ -177,18 +216,19 @@ BatchNormForward batch_norm_forward_impl(const Tensor& x, const Tensor& weight, 
     const bool use_batch_stats = training || !running_mean.defined() || !running_var.defined();
     std::vector<double> mean(l.c, 0.0), var(l.c, 0.0), invstd(l.c, 0.0);
     const T* xp = x.data<T>();
+    if (use_batch_stats && l.inner > 1 && l.count() > 0) {
+        const std::vector<double> w = read_channels<T>(weight, l.c, 1.0), b = read_channels<T>(bias, l.c, 0.0);
+        Tensor y = empty(x.shape(), x.dtype(), x.device());
+        batch_stats_and_normalize(xp, y.data<T>(), l, eps, w, b, mean, var, invstd);
+        if (training) update_running_stats<T>(running_mean, running_var, mean, var, l, momentum);
+        return {y, channel_tensor<T>(mean, x), channel_tensor<T>(invstd, x)};
+    }
     if (use_batch_stats) {
         // An empty batch has no statistics: PyTorch leaves the running stats alone.
         if (l.count() > 0) {
             batch_stats(xp, l, mean, var);
             for (int64_t ch = 0; ch < l.c; ++ch) invstd[ch] = 1.0 / std::sqrt(var[ch] + eps);
-            if (training && running_mean.defined()) update_running<T>(running_mean, mean, momentum);
-            if (training && running_var.defined()) {
-                const double n = static_cast<double>(l.count());
-                std::vector<double> unbiased(l.c);
-                for (int64_t ch = 0; ch < l.c; ++ch) unbiased[ch] = var[ch] * n / (n - 1.0);
-                update_running<T>(running_var, unbiased, momentum);
-            }
+            if (training) update_running_stats<T>(running_mean, running_var, mean, var, l, momentum);
         }
     } else {
         mean = read_channels<T>(running_mean, l.c, 0.0);
@@ -243,8 +283,10 @@ BatchNormGrads batch_norm_backward_impl(const Tensor& grad_y, const Tensor& x, c
                 double s = 0, d = 0;
                 for (int64_t n = 0; n < l.n; ++n) {
                     const int64_t off = (n * l.c + ch) * l.inner;
-                    s += sum_as_double(gp + off, l.inner);
-                    d += dot_dev(xp + off, gp + off, l.inner, mean[ch]);
+                    double run_sum, run_dot;
+                    sum_and_dot_dev(xp + off, gp + off, l.inner, mean[ch], run_sum, run_dot);
+                    s += run_sum;
+                    d += run_dot;
                 }
                 sum_g[ch] = s;
                 dot[ch] = d;

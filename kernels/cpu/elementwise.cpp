@@ -175,6 +175,11 @@ Tensor CpuBackend::unary(UnaryOp op, const Tensor& x) {
 Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_y) {
     Tensor out = empty(grad_y.shape(), grad_y.dtype());
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), unary_op_name(op), [&] {
+        if (op == UnaryOp::Relu) {  // the hot one in every CNN: a select the compiler vectorises
+            cpu::map_binary<scalar_t, scalar_t, scalar_t>(
+                out, x, grad_y, [](scalar_t v, scalar_t g) { return v > scalar_t(0) ? g : scalar_t(0); });
+            return;
+        }
         cpu::map_ternary<scalar_t, scalar_t, scalar_t, scalar_t>(
             out, x, y, grad_y, [op](scalar_t a, scalar_t b, scalar_t g) { return unary_grad<scalar_t>(op, a, b, g); });
     });

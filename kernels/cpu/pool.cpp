@@ -133,8 +133,51 @@ void spread_tap_column(T* row, int64_t offset, int64_t stride, int64_t lo, int64
     for (int64_t ow = lo; ow < hi; ++ow) row[ow * s + offset] += share[ow];
 }
 
+// The common 2x2, stride-2 window over whole input cells: the same taps in the same order (ties keep the
+// earlier tap, NaN always wins) as the general loop, without its per-row setup, which dominates on small planes.
+template <class T>
+bool max_take(T v, T best) {
+    return (v > best) | (v != v);
+}
+
+template <class T>
+void max_pool_2x2_plane(const T* in, T* best_out, int64_t* arg_out, int64_t in_w, int64_t out_h, int64_t out_w) {
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+        const T* r0 = in + 2 * oh * in_w;
+        const T* r1 = r0 + in_w;
+        T* best = best_out + oh * out_w;
+        int64_t* arg = arg_out + oh * out_w;
+        const int64_t row_base = 2 * oh * in_w;
+        for (int64_t ow = 0; ow < out_w; ++ow) {
+            const int64_t base = row_base + 2 * ow;
+            T b = r0[2 * ow];
+            int64_t a = base;
+            const T v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+            if (max_take(v1, b)) b = v1, a = base + 1;
+            if (max_take(v2, b)) b = v2, a = base + in_w;
+            if (max_take(v3, b)) b = v3, a = base + in_w + 1;
+            best[ow] = b;
+            arg[ow] = a;
+        }
+    }
+}
+
+bool is_plain_2x2(const PoolGeometry& g) {
+    return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 && g.pad_w == 0 &&
+           g.dilation_h == 1 && g.dilation_w == 1 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
+}
+
 template <class T>
 void max_pool_forward_impl(const T* x, T* y, int64_t* indices, const PoolGeometry& g) {
+    if (is_plain_2x2(g)) {
+        const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
+        parallel_for(0, g.planes, grain_for(out_plane * 4), [&](int64_t lo, int64_t hi) {
+            for (int64_t plane = lo; plane < hi; ++plane)
+                max_pool_2x2_plane(x + plane * in_plane, y + plane * out_plane, indices + plane * out_plane, g.in_w,
+                                   g.out_h, g.out_w);
+        });
+        return;
+    }
     const auto rows = dilated_taps(g.out_h, g.in_h, g.kernel_h, g.stride_h, g.pad_h, g.dilation_h);
     const auto cols = dilated_taps(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w);
     const TapColumns taps = tap_columns(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w);
