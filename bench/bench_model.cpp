@@ -6,6 +6,7 @@
 //
 //   bench_model [--python PATH] [--json PATH] [--only CASE[,CASE...]] [--quick] [--threads N] [--rounds N]
 //               [--reps N] [--no-torch] [--script PATH]
+//   bench_model --profile CASE [--steps N] [--threads N]     (where our time goes, per module type and op)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -44,6 +46,8 @@ struct Options {
     std::string script = std::string(ENGINE_BENCH_DIR) + "/torch_model_reference.py";
     std::string json_path = "bench_model.json";
     std::vector<std::string> only;
+    std::string profile;
+    int profile_steps = 5;
     bool quick = false, no_torch = false;
     int threads = 0, rounds = 0, reps = 0;
 };
@@ -51,7 +55,8 @@ struct Options {
 [[noreturn]] void usage(const char* msg, int status = 2) {
     std::fprintf(status ? stderr : stdout,
                  "bench_model: %s\nusage: bench_model [--python PATH] [--json PATH] [--only CASE[,CASE...]] "
-                 "[--quick] [--threads N] [--rounds N] [--reps N] [--no-torch] [--script PATH]\ncases: "
+                 "[--quick] [--threads N] [--rounds N] [--reps N] [--no-torch] [--script PATH]\n       bench_model "
+                 "--profile CASE [--steps N] [--threads N]\ncases: "
                  "unet64_train unet64_eval unet16_train unet16_eval lenet_train lenet_gradcam\n",
                  msg);
     std::exit(status);
@@ -83,12 +88,16 @@ Options parse(int argc, char** argv) {
         else if (arg == "--threads") o.threads = std::atoi(value().c_str());
         else if (arg == "--rounds") o.rounds = std::atoi(value().c_str());
         else if (arg == "--reps") o.reps = std::atoi(value().c_str());
+        else if (arg == "--profile") o.profile = value();
+        else if (arg == "--steps") o.profile_steps = std::max(1, std::atoi(value().c_str()));
         else if (arg == "--quick") o.quick = true;
         else if (arg == "--no-torch") o.no_torch = true;
         else if (arg == "--help" || arg == "-h") usage("whole-model CPU speed against PyTorch", 0);
         else usage(("unknown argument " + arg).c_str());
     }
-    for (const std::string& name : o.only) {
+    std::vector<std::string> named = o.only;
+    if (!o.profile.empty()) named.push_back(o.profile);
+    for (const std::string& name : named) {
         bool known = false;
         for (const char* c : kCaseNames) known |= name == c;
         if (!known) usage(("unknown case " + name).c_str());
@@ -157,6 +166,7 @@ struct Case {
     std::string name, description;
     std::function<void()> run;
     int reps;  // timed calls per round at full size
+    std::shared_ptr<nn::Module> model;  // for --profile's forward hooks
 };
 
 Tensor class_targets(const Shape& shape, int64_t classes, Generator& gen) {
@@ -190,7 +200,7 @@ Case unet_train(const std::string& name, int64_t width, int64_t batch, int64_t s
                 loss.backward();
                 s->optimizer->step();
             },
-            reps};
+            reps, s->model};
 }
 
 Case unet_eval(const std::string& name, int64_t width, int64_t batch, int64_t size, int reps) {
@@ -208,7 +218,7 @@ Case unet_eval(const std::string& name, int64_t width, int64_t batch, int64_t si
                 NoGradGuard no_grad;
                 (void)(*model)(x);
             },
-            reps};
+            reps, model};
 }
 
 Case lenet_train(int reps) {
@@ -225,7 +235,7 @@ Case lenet_train(int reps) {
                 loss.backward();
                 s->optimizer->step();
             },
-            reps};
+            reps, s->model};
 }
 
 // Grad-CAM's pass: the activation of conv.3 (kept by a forward hook) and d(sum of the class-3 logits)/d(it).
@@ -243,7 +253,7 @@ Case lenet_gradcam(int reps) {
                 Tensor score = sum((*model)(x).select(1, 3));
                 (void)autograd::grad({score}, {*activation});
             },
-            reps};
+            reps, model};
 }
 
 Case make_case(const std::string& name) {
@@ -285,6 +295,70 @@ Result run_case(const std::string& name, const Options& o, bench::TorchReference
     return {name, c.description, median(ow), median(oc), median(tw), median(tc)};
 }
 
+// --profile: where our time goes in one case. Forward time per leaf module type (forward hooks), the rest of the
+// forward (cat, flatten ...), backward time per op (the engine's backward profile) and the remainder (loss,
+// gradient sums, optimizer step). Compare with `python bench/torch_model_reference.py --profile CASE`.
+void profile_case(const std::string& name, int steps) {
+    Case c = make_case(name);
+    c.run();
+    c.run();
+    struct Slot {
+        double ms = 0;
+        int64_t calls = 0;
+    };
+    std::map<std::string, Slot> forward;
+    std::map<const nn::Module*, double> started;
+    double forward_total = 0;
+    std::vector<nn::ScopedHook> hooks;
+    for (auto& [path, module] : c.model->named_modules()) {
+        const bool root = path.empty();
+        if (!root && !module->named_children().empty()) continue;  // containers: their leaves are timed
+        hooks.emplace_back(module->register_forward_pre_hook([&started](nn::Module& m, const Tensor&) {
+            started[&m] = wall_ms();
+            return std::optional<Tensor>();
+        }));
+        hooks.emplace_back(module->register_forward_hook([&, root](nn::Module& m, const Tensor&, const Tensor&) {
+            const double ms = wall_ms() - started[&m];
+            if (root) {
+                forward_total += ms;
+            } else {
+                Slot& slot = forward[m.type_name()];
+                slot.ms += ms;
+                ++slot.calls;
+            }
+            return std::optional<Tensor>();
+        }));
+    }
+    autograd::set_backward_profiling(true);
+    const double t0 = wall_ms(), c0 = cpu_ms();
+    for (int i = 0; i < steps; ++i) c.run();
+    const double total = (wall_ms() - t0) / steps, cpu_total = (cpu_ms() - c0) / steps;
+    autograd::set_backward_profiling(false);
+    std::vector<autograd::BackwardProfileRow> backward = autograd::take_backward_profile();
+    std::sort(backward.begin(), backward.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
+
+    auto line = [&](const std::string& what, double ms, double calls) {
+        std::printf("%-36s %10.2f %8s %6.1f%%\n", what.c_str(), ms, calls > 0 ? fmt(calls, 1).c_str() : "",
+                    100.0 * ms / total);
+    };
+    std::printf("profile of %s (%d steps, %d threads): %.1f ms per step wall, %.1f ms CPU\n", c.description.c_str(),
+                steps, num_threads(), total, cpu_total);
+    std::printf("%-36s %10s %8s %7s\n", "forward (module type)", "ms/step", "calls", "share");
+    double leaves = 0;
+    for (const auto& [type, slot] : forward) {
+        leaves += slot.ms / steps;
+        line(type, slot.ms / steps, double(slot.calls) / steps);
+    }
+    line("forward outside modules (cat ...)", forward_total / steps - leaves, 0);
+    std::printf("%-36s %10s %8s %7s\n", "backward (op)", "ms/step", "calls", "share");
+    double backward_total = 0;
+    for (const auto& row : backward) {
+        backward_total += row.ms / steps;
+        line(row.name, row.ms / steps, double(row.calls) / steps);
+    }
+    line("rest (loss, grad sums, optimizer)", total - forward_total / steps - backward_total, 0);
+}
+
 void write_json(const Options& o, int threads, double load_before, double load_after,
                 const bench::TorchReference& ref, const std::vector<Result>& results) {
     std::ofstream f(o.json_path);
@@ -313,6 +387,10 @@ int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
     if (o.threads > 0) set_num_threads(o.threads);
     const int threads = num_threads();
+    if (!o.profile.empty()) {
+        profile_case(o.profile, o.profile_steps);
+        return 0;
+    }
     const double load_before = load_average();
     if (load_before > 0.5)
         std::printf("note: 1-minute load average %.2f before starting; time on a quiet machine\n", load_before);
