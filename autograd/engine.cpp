@@ -43,6 +43,7 @@ public:
     GraphTask(bool retain_graph, bool accumulate) : retain_graph_(retain_graph), accumulate_(accumulate) {}
 
     void add_root(const Edge& edge, const Tensor& grad) {
+        root_owners_.push_back(edge.node);  // a leaf's accumulator may exist only through this edge
         roots_.push_back(edge.node.get());
         add_to_buffer(edge.node.get(), edge.slot, grad);
     }
@@ -185,6 +186,7 @@ private:
 
     bool retain_graph_;
     bool accumulate_;
+    std::vector<std::shared_ptr<Node>> root_owners_;
     std::vector<Node*> roots_;
     std::unordered_set<Node*> needed_;
     std::unordered_set<Node*> queued_;

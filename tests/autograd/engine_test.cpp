@@ -187,3 +187,16 @@ TEST(AutogradTest, GradAsksNodesOnlyForTheGradientsItUses) {
     EXPECT_TRUE(all_close(w.grad(), from_vector<double>({2, 4}, {2})));
     EXPECT_TRUE(all_close(x.grad(), from_vector<double>({6, 8}, {2})));
 }
+
+TEST(AutogradTest, GradOfALeafWithRespectToItself) {
+    // Layer Grad-CAM at a model's input or a hook's output that is a leaf: the root is the leaf itself.
+    Tensor x = leaf({1, 2, 3}, {3});
+    const Tensor g = from_vector<double>({4, 5, 6}, {3});
+    const TensorList gx = autograd::grad({x}, {x}, {g});
+    EXPECT_TRUE(all_close(gx[0], g));
+    EXPECT_FALSE(x.grad().defined());
+    Tensor y = leaf({7}, {});
+    const TensorList both = autograd::grad({x, y * 3.0}, {x, y}, {g, Tensor()});
+    EXPECT_TRUE(all_close(both[0], g));
+    EXPECT_TRUE(all_close(both[1], from_vector<double>({3}, {})));
+}

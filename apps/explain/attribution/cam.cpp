@@ -99,15 +99,9 @@ CamResult layer_cam(nn::Module& model, const Tensor& x, const Target& target, co
         ENGINE_CHECK(acts[i].dim() == 4, "layer_cam: layer '", layers[i], "' outputs shape ",
                      shape_str(acts[i].shape()), "; CAM methods need an (N, C, H, W) activation");
     }
-    // A layer whose output is the model's output (UNet's default layer "output") has gradient W itself: it
-    // is answered without autograd (the engine cannot differentiate a leaf w.r.t. itself).
-    TensorList wrt;
-    std::vector<int64_t> slot(acts.size(), -1);
-    for (size_t i = 0; i < acts.size(); ++i) {
-        if (acts[i].is_same(output)) continue;
-        slot[i] = static_cast<int64_t>(wrt.size());
-        wrt.push_back(acts[i]);
-    }
+    // A layer whose output is the model's output (UNet's default layer "output") is a captured leaf that is
+    // also the root: its gradient is the seed itself, which grad() returns.
+    TensorList wrt(acts.begin(), acts.end());
     if (options.input_gradient) wrt.push_back(input);
 
     // One backward per round, all layers (and the input) at once.
@@ -116,9 +110,8 @@ CamResult layer_cam(nn::Module& model, const Tensor& x, const Target& target, co
     std::vector<Tensor> per_input;
     for (size_t r = 0; r < rounds.size(); ++r) {
         const Tensor seed = ResolvedTarget::seed(rounds[r].full_weights, 1);
-        TensorList grads;
-        if (!wrt.empty()) grads = autograd::grad({output}, wrt, {seed}, /*retain_graph=*/r + 1 < rounds.size());
-        for (size_t i = 0; i < acts.size(); ++i) per_layer[i].push_back(slot[i] >= 0 ? grads[slot[i]] : seed);
+        const TensorList grads = autograd::grad({output}, wrt, {seed}, /*retain_graph=*/r + 1 < rounds.size());
+        for (size_t i = 0; i < acts.size(); ++i) per_layer[i].push_back(grads[i]);
         if (options.input_gradient) per_input.push_back(grads.back());
     }
     NoGradGuard no_grad;
