@@ -109,6 +109,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     check_index_tensor("index_select", index, x);
     ENGINE_CHECK(index.dim() <= 1, "index_select: index must be 0-d or 1-d, got shape ", shape_str(index.shape()));
     const int64_t d = normalize_dim(dim, x.dim(), "index_select");
+    ENGINE_CHECK(x.dim() > 0 || index.numel() == 1, "index_select: index into a 0-d tensor can have only 1 value, got ",
+                 index.numel());
     Tensor out = backend_for(x).index_select(x, d, index);
     if (needs_grad({x})) {
         record("index_select", {x}, {out},

@@ -188,4 +188,7 @@ TEST(IndexOpsTest, BadInputs) {
     EXPECT_ENGINE_ERROR(index_select(x, 1, from_vector<int64_t>({1, 5}, {2})),
                         "index 5 out of range for dim 1 of size 5");
     EXPECT_ENGINE_ERROR(index_select(x, 0, zeros({1, 1}, DType::Int64)), "0-d or 1-d");
+    const Tensor scalar = scalar_tensor(7.0, DType::Float64);
+    EXPECT_ENGINE_ERROR(index_select(scalar, 0, zeros({2}, DType::Int64)), "can have only 1 value, got 2");
+    EXPECT_EQ(index_select(scalar, 0, zeros({1}, DType::Int64)).item<double>(), 7.0);
 }
