@@ -43,31 +43,33 @@ int64_t parse_int(const std::map<std::string, std::string>& metadata, const std:
     throw Error(context_of(path) + ": metadata '" + key + "' is not an integer: '" + it->second + "'");
 }
 
-void check_format(const safetensors::Contents& contents, const std::string& path) {
-    auto it = contents.metadata.find("format");
-    ENGINE_CHECK(it != contents.metadata.end() && it->second == kFormat, context_of(path),
+using Metadata = std::map<std::string, std::string>;
+
+void check_format(const Metadata& metadata, const std::string& path) {
+    auto it = metadata.find("format");
+    ENGINE_CHECK(it != metadata.end() && it->second == kFormat, context_of(path),
                  ": not an engine checkpoint (no format metadata '", kFormat,
                  "'); plain weight files load with checkpoint::load_weights");
-    const int64_t version = parse_int(contents.metadata, "format_version", path);
+    const int64_t version = parse_int(metadata, "format_version", path);
     ENGINE_CHECK(version >= 1 && version <= kFormatVersion, context_of(path), ": format_version ", version,
                  " is not supported (this build reads 1 to ", kFormatVersion, ")");
 }
 
-Info info_of(const safetensors::Contents& contents, const std::string& path) {
+Info info_of(const Metadata& metadata, const std::string& path) {
     Info info;
-    info.epoch = parse_int(contents.metadata, "epoch", path);
-    info.step = parse_int(contents.metadata, "step", path);
-    auto config = contents.metadata.find("model_config");
-    if (config != contents.metadata.end()) info.model_config = config->second;
-    auto best = contents.metadata.find("best_metric");
-    if (best != contents.metadata.end()) {
+    info.epoch = parse_int(metadata, "epoch", path);
+    info.step = parse_int(metadata, "step", path);
+    auto config = metadata.find("model_config");
+    if (config != metadata.end()) info.model_config = config->second;
+    auto best = metadata.find("best_metric");
+    if (best != metadata.end()) {
         try {
             info.best_metric = std::stod(best->second);
         } catch (const std::exception&) {
             throw Error(context_of(path) + ": metadata 'best_metric' is not a number: '" + best->second + "'");
         }
     }
-    for (const auto& [key, value] : contents.metadata)
+    for (const auto& [key, value] : metadata)
         if (!is_reserved(key)) info.extra[key] = value;
     return info;
 }
@@ -90,8 +92,8 @@ std::map<std::string, Tensor> with_prefix(const safetensors::Contents& contents,
 
 Info load_contents(const safetensors::Contents& contents, const std::string& path, nn::Module& model,
                    optim::Optimizer* optimizer) {
-    check_format(contents, path);
-    const Info info = info_of(contents, path);
+    check_format(contents.metadata, path);
+    const Info info = info_of(contents.metadata, path);
     if (auto* typed = dynamic_cast<models::Model*>(&model); typed != nullptr && !info.model_config.empty()) {
         const models::ModelConfig stored = stored_config(info, path);
         const models::ModelConfig& expected = typed->config();
@@ -167,15 +169,15 @@ Info load(const std::string& path, nn::Module& model, optim::Optimizer* optimize
 }
 
 Info read_info(const std::string& path) {
-    const safetensors::Contents contents = safetensors::load(path);
-    check_format(contents, path);
-    return info_of(contents, path);
+    const safetensors::Header header = safetensors::read_header(path);
+    check_format(header.metadata, path);
+    return info_of(header.metadata, path);
 }
 
 std::shared_ptr<models::Model> load_model(const std::string& path) {
     const safetensors::Contents contents = safetensors::load(path);
-    check_format(contents, path);
-    const Info info = info_of(contents, path);
+    check_format(contents.metadata, path);
+    const Info info = info_of(contents.metadata, path);
     ENGINE_CHECK(!info.model_config.empty(), context_of(path), " has no model_config: build the model yourself ",
                  "and call checkpoint::load");
     std::shared_ptr<models::Model> model;

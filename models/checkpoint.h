@@ -9,6 +9,23 @@
 //             model = its name, epoch, step, best_metric (when set), optimizer = the optimizer's config JSON,
 //             plus the caller's extra keys.
 //
+// Extra keys the training apps write (apps/common/model_card.h) and apps/explain reads; all optional, all
+// strings (JSON where noted), so older checkpoints and plain weight files simply lack them:
+//   class_names     JSON list of the class names, index = class id: ["T-shirt/top", "Trouser", ...]
+//   task            "classification" (softmax over classes), "multilabel" (a sigmoid per class) or
+//                   "segmentation" (per-pixel classes)
+//   input_channels  "1" (gray) or "3" (RGB, in R, G, B order); the same as model_config's in_channels
+//   normalize       JSON {"mean": [..], "std": [..]}, one value per input channel: x = (pixel / 255 - mean) / std
+//                   ([mean, std] is read too)
+//   input_size      "HxW": the size of the images the model trained on
+//   resize          how images became inputs: "resize" (each image resized, bilinear, to input_size) or "crop"
+//                   (input_size crops at the images' own scale; whole images in validation, so inputs of any size
+//                   at that scale fit)
+//   dataset_kind    the training data's layout: idx, image-folder, multilabel-csv, cityscapes-pairs,
+//                   image-label-folder
+//   dataset_path    the training data as given to --data
+//   best_metric_name, train_state   the trainers' own: the metric behind best_metric, and the resume state (JSON)
+//
 //     checkpoint::Info info;
 //     info.epoch = epoch;
 //     info.step = step;
@@ -35,6 +52,18 @@ namespace engine::checkpoint {
 constexpr const char* kFormat = "engine-checkpoint";
 constexpr int kFormatVersion = 1;
 
+// The extra metadata keys above, for writers and readers to agree on.
+namespace keys {
+constexpr const char* kClassNames = "class_names";
+constexpr const char* kTask = "task";
+constexpr const char* kInputChannels = "input_channels";
+constexpr const char* kNormalize = "normalize";
+constexpr const char* kInputSize = "input_size";
+constexpr const char* kResize = "resize";
+constexpr const char* kDatasetKind = "dataset_kind";
+constexpr const char* kDatasetPath = "dataset_path";
+}  // namespace keys
+
 struct Info {
     int64_t epoch = 0;
     int64_t step = 0;
@@ -55,7 +84,9 @@ void save(const std::string& path, const nn::Module& model, const optim::Optimiz
 // checkpoint without one is an error). Returns the stored metadata.
 Info load(const std::string& path, nn::Module& model, optim::Optimizer* optimizer = nullptr);
 
-// The metadata of a checkpoint (the whole file is still validated as safetensors).
+// The metadata of a checkpoint, from its header alone (8 bytes + the JSON): the tensor data is not read, so a
+// multi-hundred-MB checkpoint costs one small read. The header gets load()'s validation with the same messages,
+// file size included, so truncated or extended files fail here as well; load() still validates everything.
 Info read_info(const std::string& path);
 
 // Builds the model the checkpoint's config describes and loads its weights (what the explain app and

@@ -1,3 +1,4 @@
+// The safetensors reader (whole files, or the header alone) and the atomic writer.
 #include "runtime/safetensors.h"
 
 #include <fcntl.h>
@@ -43,18 +44,11 @@ bool parse_dtype(const std::string& code, DType* out) {
     return false;
 }
 
-struct Entry {
-    std::string name;
-    DType dtype;
-    Shape shape;
-    uint64_t begin, end;
-};
-
-Entry parse_entry(const std::string& source, const std::string& name, const nlohmann::json& value) {
+TensorEntry parse_entry(const std::string& source, const std::string& name, const nlohmann::json& value) {
     if (!value.is_object()) fail(source, "entry '" + name + "' is not an object");
     for (const char* key : {"dtype", "shape", "data_offsets"})
         if (!value.contains(key)) fail(source, "entry '" + name + "' lacks \"" + key + "\"");
-    Entry e;
+    TensorEntry e;
     e.name = name;
     if (!value["dtype"].is_string() || !parse_dtype(value["dtype"].get<std::string>(), &e.dtype)) {
         fail(source, "entry '" + name + "' has an unsupported dtype " + value["dtype"].dump());
@@ -86,6 +80,62 @@ Entry parse_entry(const std::string& source, const std::string& name, const nloh
     return e;
 }
 
+// The JSON header's length from a file's first 8 bytes (`first8` is read only when the file has them), checked
+// against the cap and the file's size.
+uint64_t header_length(const char* first8, uint64_t file_bytes, const std::string& source) {
+    if (file_bytes < 8) fail(source, "file too short (" + std::to_string(file_bytes) + " bytes)");
+    uint64_t header_len = 0;
+    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(first8[i]);
+    if (header_len > kMaxHeaderBytes) fail(source, "header length " + std::to_string(header_len) + " exceeds the cap");
+    if (header_len > file_bytes - 8)
+        fail(source, "header length " + std::to_string(header_len) + " exceeds the file (" +
+                         std::to_string(file_bytes) + " bytes): truncated?");
+    return header_len;
+}
+
+// The JSON header of a file of `file_bytes` bytes, validated: entries, metadata, and data offsets that tile the
+// data section (the rest of the file) exactly.
+Header parse_header(const char* json, uint64_t header_len, uint64_t file_bytes, const std::string& source) {
+    nlohmann::json header;
+    try {
+        header = nlohmann::json::parse(json, json + header_len);
+    } catch (const nlohmann::json::exception& e) {
+        fail(source, std::string("header is not valid JSON (") + e.what() + ")");
+    }
+    if (!header.is_object()) fail(source, "header is not a JSON object");
+
+    Header out;
+    out.file_bytes = file_bytes;
+    for (auto it = header.begin(); it != header.end(); ++it) {
+        if (it.key() == "__metadata__") {
+            if (!it.value().is_object()) fail(source, "__metadata__ is not an object");
+            for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+                if (!m.value().is_string()) fail(source, "__metadata__ value of '" + m.key() + "' is not a string");
+                out.metadata[m.key()] = m.value().get<std::string>();
+            }
+            continue;
+        }
+        out.tensors.push_back(parse_entry(source, it.key(), it.value()));
+    }
+    std::sort(out.tensors.begin(), out.tensors.end(), [](const TensorEntry& a, const TensorEntry& b) {
+        return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+    });
+    const uint64_t data_size = file_bytes - 8 - header_len;
+    uint64_t expected_begin = 0;
+    for (const TensorEntry& e : out.tensors) {
+        if (e.begin != expected_begin)
+            fail(source, "entry '" + e.name + "' starts at " + std::to_string(e.begin) + ", expected " +
+                             std::to_string(expected_begin) + " (overlapping or missing data)");
+        if (e.end > data_size)
+            fail(source, "entry '" + e.name + "' ends at " + std::to_string(e.end) + " beyond the data section (" +
+                             std::to_string(data_size) + " bytes): truncated?");
+        expected_begin = e.end;
+    }
+    if (expected_begin != data_size)
+        fail(source, std::to_string(data_size - expected_begin) + " trailing bytes after the last tensor");
+    return out;
+}
+
 void sync_directory_of(const std::string& path) {
     const size_t slash = path.find_last_of('/');
     const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
@@ -114,53 +164,13 @@ bool Contents::contains(const std::string& name) const {
 }
 
 Contents parse(const std::string& bytes, const std::string& source) {
-    if (bytes.size() < 8) fail(source, "file too short (" + std::to_string(bytes.size()) + " bytes)");
-    uint64_t header_len = 0;
-    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
-    if (header_len > kMaxHeaderBytes) fail(source, "header length " + std::to_string(header_len) + " exceeds the cap");
-    if (header_len > bytes.size() - 8)
-        fail(source, "header length " + std::to_string(header_len) + " exceeds the file (" +
-                         std::to_string(bytes.size()) + " bytes): truncated?");
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(header_len));
-    } catch (const nlohmann::json::exception& e) {
-        fail(source, std::string("header is not valid JSON (") + e.what() + ")");
-    }
-    if (!header.is_object()) fail(source, "header is not a JSON object");
-
+    const uint64_t file_bytes = bytes.size();
+    const uint64_t header_len = header_length(bytes.data(), file_bytes, source);
+    Header header = parse_header(bytes.data() + 8, header_len, file_bytes, source);
     Contents contents;
-    std::vector<Entry> entries;
-    for (auto it = header.begin(); it != header.end(); ++it) {
-        if (it.key() == "__metadata__") {
-            if (!it.value().is_object()) fail(source, "__metadata__ is not an object");
-            for (auto m = it.value().begin(); m != it.value().end(); ++m) {
-                if (!m.value().is_string()) fail(source, "__metadata__ value of '" + m.key() + "' is not a string");
-                contents.metadata[m.key()] = m.value().get<std::string>();
-            }
-            continue;
-        }
-        entries.push_back(parse_entry(source, it.key(), it.value()));
-    }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-        return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-    });
-    const uint64_t data_size = bytes.size() - 8 - header_len;
-    uint64_t expected_begin = 0;
-    for (const Entry& e : entries) {
-        if (e.begin != expected_begin)
-            fail(source, "entry '" + e.name + "' starts at " + std::to_string(e.begin) + ", expected " +
-                             std::to_string(expected_begin) + " (overlapping or missing data)");
-        if (e.end > data_size)
-            fail(source, "entry '" + e.name + "' ends at " + std::to_string(e.end) + " beyond the data section (" +
-                             std::to_string(data_size) + " bytes): truncated?");
-        expected_begin = e.end;
-    }
-    if (expected_begin != data_size)
-        fail(source, std::to_string(data_size - expected_begin) + " trailing bytes after the last tensor");
-
+    contents.metadata = std::move(header.metadata);
     const char* data = bytes.data() + 8 + header_len;
-    for (const Entry& e : entries) {
+    for (const TensorEntry& e : header.tensors) {
         Tensor t = empty(e.shape, e.dtype);
         if (e.end > e.begin) std::memcpy(t.raw_data(), data + e.begin, e.end - e.begin);
         contents.tensors.emplace_back(e.name, t);
@@ -174,6 +184,22 @@ Contents load(const std::string& path) {
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) fail(path, "read error");
     return parse(bytes, path);
+}
+
+Header read_header(const std::string& path) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) fail(path, std::string("cannot open (") + std::strerror(errno) + ")");
+    const std::streamoff size = in.tellg();
+    if (size < 0) fail(path, "read error");
+    const uint64_t file_bytes = static_cast<uint64_t>(size);
+    in.seekg(0);
+    char first8[8] = {};
+    if (file_bytes >= 8 && !in.read(first8, 8)) fail(path, "read error");
+    const uint64_t header_len = header_length(first8, file_bytes, path);
+    std::string json(header_len, '\0');
+    if (!in.read(json.data(), static_cast<std::streamsize>(header_len)))
+        fail(path, "read error (the file shrank while being read?)");
+    return parse_header(json.data(), header_len, file_bytes, path);
 }
 
 std::string serialize(const std::vector<std::pair<std::string, Tensor>>& tensors,

@@ -60,7 +60,9 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
 
 std::string exit_code_help() {
     return "Exit codes: 0 success, 1 error (data, checkpoint, device, I/O), 2 usage error, "
-           "3 the loss became NaN/Inf (training stopped; the last good checkpoint is kept).";
+           "3 the loss became NaN/Inf (training stopped; the last good checkpoint is kept), 130 interrupted by "
+           "Ctrl-C or SIGTERM (OUT/last.safetensors saved after the current step, for --resume; a second Ctrl-C "
+           "quits at once without saving).";
 }
 
 Device select_device(const std::string& spec) {

@@ -17,6 +17,7 @@ namespace engine::apps {
 constexpr int kExitError = 1;      // bad data, bad checkpoint, device problems, I/O errors
 constexpr int kExitUsage = 2;      // bad flags or flag values
 constexpr int kExitNonFinite = 3;  // the loss or the gradients became NaN/Inf: training stopped
+constexpr int kExitInterrupted = 130;  // Ctrl-C or SIGTERM: training stopped (see interrupt.h)
 
 // A flag combination or value that the parser alone cannot reject.
 class UsageError : public Error {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "apps/common/app_main.h"
+#include "apps/common/interrupt.h"
 #include "apps/common/metrics.h"
 #include "apps/common/progress.h"
 #include "models/checkpoint.h"
@@ -140,6 +141,7 @@ void Trainer::save_checkpoint(const std::string& path) {
                                             " (epoch ", state_.epoch + 1, "); training stopped, ", kept_message(),
                                             "; try a lower --lr"));
     checkpoint::Info info;
+    info.extra = options_.metadata;
     info.epoch = state_.epoch;  // completed epochs
     info.step = state_.global_step;
     if (std::isfinite(state_.best_score)) info.best_metric = state_.best_score;
@@ -222,7 +224,7 @@ void Trainer::update_best(const Evaluation& e) {
     state_.best_step = state_.global_step;
 }
 
-bool Trainer::train_epoch(int64_t batches) {
+Trainer::EpochEnd Trainer::train_epoch(int64_t batches) {
     const int64_t epoch = state_.epoch;
     task_.start_epoch(epoch, state_.batch);
     Progress progress(detail::concat("epoch ", epoch + 1, "/", options_.epochs), batches, options_.log_every);
@@ -260,9 +262,14 @@ bool Trainer::train_epoch(int64_t batches) {
             state_.train_seconds += seconds;
             state_.epoch_seconds += seconds;
             progress.update(state_.batch, value, b.size());
+            // After the last batch, the epoch finishes (validation, checkpoints) before a stop takes effect.
+            if (state_.batch < batches && interrupt_signal() != 0) {
+                progress.finish("");
+                return EpochEnd::Interrupted;
+            }
             if (state_.batch < batches && stop_.reached(state_.global_step)) {
                 progress.finish("");
-                return false;
+                return EpochEnd::Stopped;
             }
         }
     } catch (...) {
@@ -270,7 +277,7 @@ bool Trainer::train_epoch(int64_t batches) {
         throw;
     }
     progress.finish("");
-    return true;
+    return EpochEnd::Finished;
 }
 
 void Trainer::finish_epoch() {
@@ -320,6 +327,34 @@ void Trainer::finish_epoch() {
     std::fflush(stdout);
 }
 
+int Trainer::finish_interrupted(int64_t batches) {
+    const int signal = interrupt_signal();
+    // Right after an epoch's checkpoint (or at the resumed one's position) the file already holds this state.
+    const bool saved = have_last_ && last_saved_step_ == state_.global_step && last_saved_epoch_ == state_.epoch;
+    if (!saved) {
+        save_checkpoint(last_path());
+        have_last_ = true;
+        last_saved_epoch_ = state_.epoch;
+        last_saved_step_ = state_.global_step;
+    }
+    const std::string where = detail::concat("epoch ", state_.epoch + 1, " step ", state_.global_step);
+    draw_loss_curve();
+    std::optional<Evaluation> final_eval;
+    if (!state_.epochs.empty()) {
+        Evaluation last;
+        last.metrics = state_.epochs.back();
+        final_eval = last;
+    }
+    write_report(detail::concat("interrupted by ", signal_name(signal), " at ", where, " (batch ", state_.batch,
+                                " of ", batches, ")"),
+                 final_eval);
+    std::fflush(stdout);
+    std::fprintf(stderr, "interrupted at %s; saved %s; resume with the same command and --resume %s\n",
+                 where.c_str(), last_path().c_str(), last_path().c_str());
+    std::fflush(stderr);
+    return kExitInterrupted;
+}
+
 int Trainer::run() {
     std::filesystem::create_directories(options_.out_dir);
     state_.batch_size = options_.batch_size;
@@ -363,11 +398,15 @@ int Trainer::run() {
     model_.train();
     std::optional<Evaluation> final_eval;
     std::string status = "completed";
+    const InterruptGuard interrupts;
     try {
         bool stopped = stop_.reached(state_.global_step);
         if (stopped) status = "nothing to do: " + stop_.reason(state_.global_step) + " already reached";
         while (!stopped && state_.epoch < options_.epochs) {
-            if (!train_epoch(batches)) {
+            if (interrupt_signal() != 0) return finish_interrupted(batches);
+            const EpochEnd end = train_epoch(batches);
+            if (end == EpochEnd::Interrupted) return finish_interrupted(batches);
+            if (end == EpochEnd::Stopped) {
                 stopped = true;
                 status = detail::concat("stopped by ", stop_.reason(state_.global_step), " at step ",
                                         state_.global_step, " (epoch ", state_.epoch + 1, ", batch ", state_.batch,

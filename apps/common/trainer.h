@@ -1,12 +1,14 @@
 // The training loop both apps share: epochs of batches from a TrainingTask, the NaN/Inf guard, bounded runs,
 // validation after every epoch, checkpoints (last.safetensors every epoch and at a stop, best.safetensors on a
-// better validation score, both atomic, with optimizer state and the position in the data), exact resume,
-// the loss-curve PNG and the run report (metrics.json).
+// better validation score, both atomic, with optimizer state, the position in the data and the model card),
+// exact resume, Ctrl-C/SIGTERM handling (save after the current step, exit 130), the loss-curve PNG and the run
+// report (metrics.json).
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -61,6 +63,7 @@ struct TrainOptions {
     int64_t train_samples = 0;
     nlohmann::json config;          // the command line, for the report
     nlohmann::json data;            // what the data is, for the report
+    std::map<std::string, std::string> metadata;  // stored in every checkpoint (ModelCard::to_metadata)
 };
 
 // What one validation pass found.
@@ -89,7 +92,9 @@ public:
 };
 
 // Runs the training; returns the exit code. NonFiniteError and data errors propagate (after metrics.json is
-// written) for run_main to report.
+// written) for run_main to report. SIGINT/SIGTERM (handled while run() runs) stop the run after the current step:
+// last.safetensors is saved with the position reached, one line on stderr says how to resume, and run() returns
+// kExitInterrupted.
 class Trainer {
 public:
     Trainer(TrainOptions options, models::Model& model, optim::Optimizer& optimizer, TrainingTask& task);
@@ -99,7 +104,9 @@ public:
     std::string best_path() const { return options_.out_dir + "/best.safetensors"; }
 
 private:
-    bool train_epoch(int64_t batches);  // false when stopped mid-epoch
+    enum class EpochEnd { Finished, Stopped, Interrupted };  // Stopped: by --max-steps / --time-limit
+    EpochEnd train_epoch(int64_t batches);
+    int finish_interrupted(int64_t batches);
     void finish_epoch();
     void update_best(const Evaluation& e);
     Evaluation evaluate();

@@ -82,7 +82,12 @@ int64_t parse_class(const std::string& token, const std::vector<std::string>& na
                      join(names) + ")");
 }
 
-std::vector<TargetContext> resolve_targets(const ExplainOptions& o, const ImageContext& ctx,
+// Class probabilities of a classifier's (1, K) logits: a softmax, or a sigmoid per class for multi-label models.
+std::vector<double> probabilities(const Tensor& logits, bool multilabel) {
+    return (multilabel ? sigmoid(logits) : softmax(logits, 1)).to_vector<double>();
+}
+
+std::vector<TargetContext> resolve_targets(const ExplainOptions& o, const ImageContext& ctx, bool multilabel,
                                            const std::vector<std::string>& names, std::vector<std::string>& notes) {
     const int64_t k = ctx.output.size(1);
     std::vector<int64_t> classes;
@@ -124,7 +129,7 @@ std::vector<TargetContext> resolve_targets(const ExplainOptions& o, const ImageC
         t.label = class_label(c, names);
         if (!ctx.segmentation) {
             t.target = t.frozen = Target::cls(c);
-            const double p = softmax(ctx.output, 1).to_vector<double>().at(static_cast<size_t>(c));
+            const double p = probabilities(ctx.output, multilabel).at(static_cast<size_t>(c));
             t.label += ", p = " + render::format_value(p, 3);
         } else if (whole) {
             t.target = t.frozen = Target::cls(c).mask_mode(Target::MaskMode::WholeImage);
@@ -160,7 +165,8 @@ void print_layers(nn::Module& model) {
 
 // The clean prediction of one input into its report card and JSON record: the top classes (classifier) or the
 // decoded segmentation map with its legend (the map is also written as STEM_segmentation.png).
-void describe_prediction(ImageContext& ctx, const ExplainOptions& o, const std::vector<std::string>& class_names,
+void describe_prediction(ImageContext& ctx, const ExplainOptions& o, bool multilabel,
+                         const std::vector<std::string>& class_names,
                          const std::vector<data::Rgb>& colors, render::ReportEntry& entry, nlohmann::json& record) {
     const InputImage& input = *ctx.input;
     if (ctx.segmentation) {
@@ -176,7 +182,7 @@ void describe_prediction(ImageContext& ctx, const ExplainOptions& o, const std::
         record["prediction"] = {{"segmentation", input.stem + "_segmentation.png"}, {"classes", legend}};
     } else {
         const std::vector<double> logits = ctx.output.to_vector<double>();
-        const std::vector<double> probs = softmax(ctx.output, 1).to_vector<double>();
+        const std::vector<double> probs = probabilities(ctx.output, multilabel);
         std::vector<int64_t> order(logits.size());
         for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
         std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
@@ -207,8 +213,12 @@ std::string description() {
            "Preprocessing: images are converted to the model's channels (--channel-policy), resized to its input "
            "size (--size; default 28x28 for LeNet, 32x32 or 224x224 for VGG by its pool size, the image's own size "
            "rounded to a multiple of 16 for UNet and 32 for FCN-32s) and normalised (--normalize; default: the "
-           "checkpoint's 'normalize' metadata, else the training apps' values). Checkpoint metadata keys read when "
-           "present: class_names (JSON list), normalize ([mean, std]), input_size (HxW).\n"
+           "checkpoint's 'normalize' metadata, else the training apps' values). What the training apps store in "
+           "their checkpoints is used when present (keys in models/checkpoint.h): class_names (report, --target "
+           "by name), normalize, input_size (unless resize is crop: the model trained on crops at the images' "
+           "scale, so each image keeps its size), input_channels (checked against the model), task (multilabel: "
+           "sigmoid probabilities) and dataset_kind/dataset_path (reported); a flag given on the command line "
+           "wins over them.\n"
            "Pictures follow Captum's visualize_image_attr: channels summed, --sign, the cumulative-sum outlier "
            "normalisation (--outlier-perc) and Captum's colour map per sign unless --colormap.";
 }
@@ -418,7 +428,7 @@ int run_explain(const ExplainOptions& o) {
             record["label"] = *input.label;
         }
         entry.notes = input.notes;
-        describe_prediction(ctx, o, class_names, colors, entry, record);
+        describe_prediction(ctx, o, loaded.multilabel, class_names, colors, entry, record);
         prepare_baseline(ctx, settings);
         nlohmann::json method_records = nlohmann::json::array();
         if (std::find(methods.begin(), methods.end(), "activations") != methods.end()) {
@@ -428,7 +438,8 @@ int run_explain(const ExplainOptions& o) {
             entry.methods.push_back(std::move(out.report));
         }
         std::vector<std::string> target_notes;
-        const std::vector<TargetContext> targets = resolve_targets(o, ctx, class_names, target_notes);
+        const std::vector<TargetContext> targets =
+            resolve_targets(o, ctx, loaded.multilabel, class_names, target_notes);
         for (const std::string& n : target_notes) entry.notes.push_back(n);
         nlohmann::json target_records = nlohmann::json::array();
         for (const TargetContext& t : targets) {
@@ -466,6 +477,7 @@ int run_explain(const ExplainOptions& o) {
         {"model", loaded.name + " (" + render::format_value(double(model.num_parameters()) / 1e6, 4) +
                       "M parameters), " + loaded.source},
         {"weights", o.weights},
+        {"trained on", loaded.training_data.empty() ? "unknown (no dataset metadata)" : loaded.training_data},
         {"device", apps::describe_device(settings.device)},
         {"input size", prep.size_rule},
         {"normalisation", prep.normalize_rule},
@@ -485,6 +497,9 @@ int run_explain(const ExplainOptions& o) {
         "baseline score.";
     const nlohmann::json results = {{"model", nlohmann::json::parse(loaded.model->config().to_json())},
                                     {"weights", o.weights},
+                                    {"trained_on", loaded.training_data.empty() ? nlohmann::json(nullptr)
+                                                                                : nlohmann::json(loaded.training_data)},
+                                    {"probabilities", loaded.multilabel ? "sigmoid" : "softmax"},
                                     {"device", apps::describe_device(settings.device)},
                                     {"preprocessing", preprocessing},
                                     {"class_names", class_names},

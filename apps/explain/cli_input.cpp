@@ -217,9 +217,10 @@ LoadedModel load_model(const ExplainOptions& o) {
     }
     std::error_code ec;
     ENGINE_CHECK(fs::is_regular_file(o.weights, ec), "--weights ", o.weights, ": no such file");
-    const safetensors::Contents contents = safetensors::load(o.weights);
-    const auto format = contents.metadata.find("format");
-    if (format != contents.metadata.end() && format->second == checkpoint::kFormat) {
+    // The header alone tells a checkpoint from a plain weight file: the tensors are read once, below.
+    const safetensors::Header header = safetensors::read_header(o.weights);
+    const auto format = header.metadata.find("format");
+    if (format != header.metadata.end() && format->second == checkpoint::kFormat) {
         const checkpoint::Info info = checkpoint::read_info(o.weights);
         ENGINE_CHECK(!info.model_config.empty(), "--weights ", o.weights,
                      ": the checkpoint has no model config (pass a weight file with --model instead)");
@@ -231,6 +232,13 @@ LoadedModel load_model(const ExplainOptions& o) {
         out.metadata = info.extra;
         out.source =
             "engine checkpoint (epoch " + std::to_string(info.epoch) + ", step " + std::to_string(info.step) + ")";
+        const auto value = [&](const char* key) {
+            const auto it = info.extra.find(key);
+            return it == info.extra.end() ? std::string() : it->second;
+        };
+        out.multilabel = value(checkpoint::keys::kTask) == "multilabel";
+        const std::string kind = value(checkpoint::keys::kDatasetKind), path = value(checkpoint::keys::kDatasetPath);
+        out.training_data = kind + (kind.empty() || path.empty() ? "" : " ") + path;
     } else {
         if (o.model.empty())
             throw UsageError("--weights " + o.weights +
@@ -247,20 +255,36 @@ LoadedModel load_model(const ExplainOptions& o) {
 }
 
 Preprocessing resolve_preprocessing(const ExplainOptions& o, const LoadedModel& m) {
+    namespace keys = checkpoint::keys;
+    const auto stored = [&](const char* key) {
+        const auto it = m.metadata.find(key);
+        return it == m.metadata.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
+    };
+    const std::string bad_metadata = "--weights " + o.weights + ": metadata ";
     Preprocessing p;
     const models::ModelConfig& config = m.model->config();
     p.channels = config.in_channels;
+    if (const auto channels = stored(keys::kInputChannels))
+        ENGINE_CHECK(*channels == std::to_string(p.channels), bad_metadata, "input_channels '", *channels,
+                     "' disagrees with the model's ", p.channels, " input channel(s)");
     p.channel_policy = o.channel_policy;
     if (p.channel_policy != "safe" && p.channel_policy != "luma" && p.channel_policy != "strict")
         throw UsageError("--channel-policy: expected safe, luma or strict, got '" + p.channel_policy + "'");
-    // Size: the flag, else the checkpoint's input_size metadata, else the model's rule.
+    // Size: the flag, else the checkpoint's input_size (unless the model trained on crops at the images' own
+    // scale: then each image keeps its size, as in validation), else the model's rule.
+    const std::string resize = stored(keys::kResize).value_or("resize");
+    ENGINE_CHECK(resize == "resize" || resize == "crop", bad_metadata, "resize '", resize,
+                 "' is neither resize nor crop");
     std::string size = o.size;
-    std::string origin = "--size";
+    std::string origin = "--size", crop_note;
     if (size.empty()) {
-        const auto it = m.metadata.find("input_size");
-        if (it != m.metadata.end()) {
-            size = it->second;
-            origin = "checkpoint metadata";
+        if (const auto trained = stored(keys::kInputSize)) {
+            if (resize == "crop") {
+                crop_note = "; trained on " + *trained + " crops at the images' scale";
+            } else {
+                size = *trained;
+                origin = "checkpoint metadata";
+            }
         }
     }
     if (!size.empty()) {
@@ -278,29 +302,34 @@ Preprocessing resolve_preprocessing(const ExplainOptions& o, const LoadedModel& 
         p.min_side = p.size_multiple;
         p.size_rule = "each image's size, rounded to the nearest multiple of " + std::to_string(p.size_multiple);
     }
+    p.size_rule += crop_note;
     if (m.name == "lenet" && (p.height != 28 || p.width != 28))
         throw UsageError("--size: LeNet takes 28x28 inputs, got " + size);
     // Normalisation: the flag, else the checkpoint's "normalize" metadata, else what the training apps use.
     std::string spec = o.normalize, auto_note;
-    if (spec == "auto") {
-        const auto it = m.metadata.find("normalize");
-        if (it != m.metadata.end()) {
-            try {
-                const nlohmann::json j = nlohmann::json::parse(it->second);
-                const nlohmann::json mean = j.is_array() ? j.at(0) : j.at("mean");
-                const nlohmann::json sd = j.is_array() ? j.at(1) : j.at("std");
-                p.mean = per_channel(
-                    mean.is_array() ? mean.get<std::vector<double>>() : std::vector<double>{mean.get<double>()},
-                    p.channels, "checkpoint normalize");
-                p.std =
-                    per_channel(sd.is_array() ? sd.get<std::vector<double>>() : std::vector<double>{sd.get<double>()},
+    const std::optional<std::string> stored_normalize =
+        spec == "auto" ? stored(keys::kNormalize) : std::optional<std::string>();
+    if (stored_normalize) {
+        try {
+            const nlohmann::json j = nlohmann::json::parse(*stored_normalize);
+            const nlohmann::json mean = j.is_array() ? j.at(0) : j.at("mean");
+            const nlohmann::json sd = j.is_array() ? j.at(1) : j.at("std");
+            p.mean = per_channel(
+                mean.is_array() ? mean.get<std::vector<double>>() : std::vector<double>{mean.get<double>()},
+                p.channels, "checkpoint normalize");
+            p.std = per_channel(sd.is_array() ? sd.get<std::vector<double>>() : std::vector<double>{sd.get<double>()},
                                 p.channels, "checkpoint normalize");
-                p.normalize_rule = "checkpoint metadata: " + describe(p.mean, p.std);
-                return p;
-            } catch (const nlohmann::json::exception&) {
-                throw Error("--weights " + o.weights + ": metadata 'normalize' is not [mean, std]: " + it->second);
-            }
+        } catch (const nlohmann::json::exception&) {
+            throw Error(bad_metadata + "'normalize' is not [mean, std]: " + *stored_normalize);
+        } catch (const UsageError& e) {  // a checkpoint's fault, not the command line's
+            throw Error(bad_metadata + e.what());
         }
+        for (double s : p.std)
+            ENGINE_CHECK(s > 0, bad_metadata, "'normalize' has a std <= 0: ", *stored_normalize);
+        p.normalize_rule = "checkpoint metadata: " + describe(p.mean, p.std);
+        return p;
+    }
+    if (spec == "auto") {
         if (p.channels == 3) {
             spec = "imagenet";
             auto_note = "default for RGB models, as the training apps";
@@ -362,7 +391,7 @@ std::vector<std::string> resolve_class_names(const ExplainOptions& o, const Load
                      " names for a model with ", k, " classes");
         return names;
     }
-    const auto it = m.metadata.find("class_names");
+    const auto it = m.metadata.find(checkpoint::keys::kClassNames);
     if (it != m.metadata.end()) {
         try {
             names = nlohmann::json::parse(it->second).get<std::vector<std::string>>();

@@ -1,6 +1,7 @@
 // The explain command's inputs: the model (from an engine checkpoint, or a plain weight file with --model),
-// the preprocessing (channels policy, size, normalisation: flags, else checkpoint metadata, else per-model
-// defaults), class names, and the images (files, folders, IDX entries) as display images plus model inputs.
+// the preprocessing (channels policy, size, normalisation: flags, else the checkpoint's metadata as the training
+// apps write it (keys in models/checkpoint.h), else per-model defaults), class names, and the images (files,
+// folders, IDX entries) as display images plus model inputs.
 #pragma once
 
 #include <memory>
@@ -21,6 +22,8 @@ struct LoadedModel {
     bool segmentation = false;                    // unet, fcn32s: (N, C, H, W) outputs
     std::map<std::string, std::string> metadata;  // the checkpoint's extra metadata (empty for plain weights)
     std::string source;                           // "engine checkpoint (epoch 3, step 1200)" or "weight file"
+    bool multilabel = false;                      // metadata task "multilabel": a sigmoid per class
+    std::string training_data;                    // "idx /data/fashion-mnist" from the metadata, or empty
 };
 
 // Throws apps::UsageError for flag problems (no --weights, --model disagreeing with the checkpoint) and

@@ -76,6 +76,8 @@ ClassificationData idx(const ClassificationDataOptions& o) {
     d.in_channels = 1;
     d.mean = fashion ? kFashionMean : kMnistMean;
     d.std = fashion ? kFashionStd : kMnistStd;
+    d.normalize_mean = {d.mean};
+    d.normalize_std = {d.std};
     d.size = o.size;
     d.class_names = train->class_names();
     d.num_classes = train->num_classes();
@@ -93,6 +95,8 @@ void add_image_transforms(ClassificationData& d, const ClassificationDataOptions
                                                      : std::vector<double>{0.5};
     const std::vector<double> std = o.channels == 3 ? std::vector<double>{0.229, 0.224, 0.225}
                                                     : std::vector<double>{0.5};
+    d.normalize_mean = mean;
+    d.normalize_std = std;
     d.train_transform = data::transforms::compose({data::transforms::resize(o.size, o.size),
                                                    data::transforms::horizontal_flip(0.5),
                                                    data::transforms::normalize(mean, std)});

@@ -30,6 +30,7 @@ struct ClassificationData {
     int64_t num_classes = 0;
     int64_t in_channels = 1;
     std::vector<std::string> class_names;
+    std::vector<double> normalize_mean, normalize_std;  // per input channel, whatever the layout
     int64_t train_size = 0, val_size = 0;
     nlohmann::json describe;
 

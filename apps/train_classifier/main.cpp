@@ -5,6 +5,7 @@
 
 #include "apps/common/app_main.h"
 #include "apps/common/flags.h"
+#include "apps/common/model_card.h"
 #include "apps/train_classifier/classification_data.h"
 #include "apps/train_classifier/classification_task.h"
 #include "models/model.h"
@@ -106,6 +107,17 @@ int run(int argc, char** argv) {
     options.config["model"] = model_name;
     options.config["size"] = size;
     options.config["multilabel"] = data.multilabel;
+    ModelCard card;
+    card.task = data.multilabel ? "multilabel" : "classification";
+    card.class_names = data.class_names;
+    card.input_channels = data.in_channels;
+    card.mean = data.normalize_mean;
+    card.std = data.normalize_std;
+    card.input_height = card.input_width = size;
+    card.resize = "resize";  // IDX images too, when --size differs from their 28x28
+    card.dataset_kind = data.layout;
+    card.dataset_path = data_options.dir;
+    options.metadata = card.to_metadata();
 
     std::printf("%s: %s, %lld -> %lld classes%s (%.3fM parameters); %s %s: %lld training, %lld validation "
                 "samples; batch %lld, Adam lr %g; %s\n",

@@ -5,6 +5,7 @@
 
 #include "apps/common/app_main.h"
 #include "apps/common/flags.h"
+#include "apps/common/model_card.h"
 #include "apps/train_unet/segmentation_data.h"
 #include "apps/train_unet/segmentation_task.h"
 #include "models/model.h"
@@ -86,6 +87,18 @@ int run(int argc, char** argv) {
     options.config["classes"] = data.num_classes;
     options.config["width"] = width;
     options.config["size"] = data_options.size;
+    ModelCard card;
+    card.task = "segmentation";
+    card.class_names = data.class_names;
+    card.input_channels = data.in_channels;
+    card.mean = data.mean;
+    card.std = data.std;
+    card.input_height = card.input_width = data_options.size;
+    // Cityscapes pairs are resized to --size; image/label folders train on --size crops at the images' scale.
+    card.resize = data.layout == "cityscapes-pairs" ? "resize" : "crop";
+    card.dataset_kind = data.layout;
+    card.dataset_path = data_options.dir;
+    options.metadata = card.to_metadata();
 
     std::printf("%s: UNet width %lld, %lld -> %lld classes (%.2fM parameters); %s %s: %lld training samples (%lld "
                 "per epoch with --repeat %lld), %lld validation; batch %lld, Adam lr %g; %s\n",

@@ -1,8 +1,13 @@
 // Helpers of the app tests (see app_test_util.h).
 #include "app_test_util.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdlib>
 #include <filesystem>
@@ -57,6 +62,67 @@ AppResult run_app(const std::string& binary, const std::vector<std::string>& arg
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = read_text(capture / "out");
     r.err = read_text(capture / "err");
+    return r;
+}
+
+RunningApp::RunningApp(const std::string& binary, const std::vector<std::string>& args) {
+    std::vector<std::string> strings{binary};
+    strings.insert(strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& s : strings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    const std::string out = capture_ / "out", err = capture_ / "err";
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {  // only async-signal-safe calls until exec
+        const int in_fd = ::open("/dev/null", O_RDONLY);
+        const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in_fd < 0 || out_fd < 0 || err_fd < 0) ::_exit(126);
+        ::dup2(in_fd, 0);
+        ::dup2(out_fd, 1);
+        ::dup2(err_fd, 2);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+}
+
+RunningApp::~RunningApp() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+}
+
+bool RunningApp::wait_for_output(const std::string& text, double seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (read_text(capture_ / "out").find(text) != std::string::npos) return true;
+        int status = 0;
+        if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;  // exited on its own; wait() must not wait again
+            exit_status_ = status;
+            return read_text(capture_ / "out").find(text) != std::string::npos;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+void RunningApp::send(int signal) {
+    if (pid_ > 0) ::kill(pid_, signal);
+}
+
+AppResult RunningApp::wait() {
+    int status = exit_status_;
+    if (pid_ > 0) {
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+    }
+    AppResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+    r.out = read_text(capture_ / "out");
+    r.err = read_text(capture_ / "err");
     return r;
 }
 

@@ -1,9 +1,12 @@
-// Helpers of the app tests: temporary folders, running an app binary as a child process, and tiny synthetic
-// data sets (segmentation folders, Cityscapes-style pairs, IDX files, image folders, multi-label CSVs).
+// Helpers of the app tests: temporary folders, running an app binary as a child process (to completion, or in
+// the background to be signalled), and tiny synthetic data sets (segmentation folders, Cityscapes-style pairs,
+// IDX files, image folders, multi-label CSVs).
 #pragma once
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
@@ -35,6 +38,27 @@ struct AppResult {
 
 // Runs `binary args...` with stdout and stderr captured (stdin from /dev/null).
 AppResult run_app(const std::string& binary, const std::vector<std::string>& args);
+
+// `binary args...` started in the background with stdout and stderr captured, for tests that signal it; killed
+// (SIGKILL) and reaped at destruction if still running.
+class RunningApp {
+public:
+    RunningApp(const std::string& binary, const std::vector<std::string>& args);
+    ~RunningApp();
+    RunningApp(const RunningApp&) = delete;
+    RunningApp& operator=(const RunningApp&) = delete;
+
+    // Waits until stdout contains `text` (true), or the app has exited or `seconds` have passed (false).
+    bool wait_for_output(const std::string& text, double seconds);
+    void send(int signal);
+    // Waits for the exit; exit_code is 128 + N when signal N ended the app.
+    AppResult wait();
+
+private:
+    TempDir capture_;
+    pid_t pid_ = -1;
+    int exit_status_ = 0;  // when wait_for_output saw the exit
+};
 
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);

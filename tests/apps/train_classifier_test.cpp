@@ -1,8 +1,15 @@
 // train_classifier as a user runs it: LeNet on IDX files with exact resume, VGG on an image folder, multi-label
-// training from a CSV with tuned thresholds, and bad inputs. Tiny synthetic data in temporary folders.
+// training from a CSV with tuned thresholds, the model card in the checkpoints, Ctrl-C/SIGTERM, and bad inputs.
+// Tiny synthetic data in temporary folders.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <map>
+#include <regex>
+#include <thread>
 
 #include "app_test_util.h"
 #include "models/checkpoint.h"
@@ -30,6 +37,14 @@ void expect_one_error_line(const AppResult& r, const std::string& what, int code
     ASSERT_EQ(lines.size(), 1u) << r.err;
     EXPECT_EQ(lines[0].rfind("error: ", 0), 0u) << lines[0];
     EXPECT_NE(lines[0].find(what), std::string::npos) << lines[0];
+}
+
+std::vector<double> step_losses(const std::string& out) {
+    return read_json(out + "/metrics.json").at("loss").at("step_loss").get<std::vector<double>>();
+}
+
+std::vector<double> numbers(const std::string& json, const char* key) {
+    return nlohmann::json::parse(json).at(key).get<std::vector<double>>();
 }
 
 class TrainClassifierTest : public ::testing::Test {
@@ -164,4 +179,115 @@ TEST(TrainClassifierCliTest, HelpListsTheFlags) {
     for (const char* flag : {"--data", "--model", "--size", "--multilabel", "--epochs", "--batch", "--lr", "--device",
                              "--out", "--resume", "--seed", "--max-steps", "--time-limit", "--threads"})
         EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
+}
+
+TEST_F(TrainClassifierTest, CheckpointsCarryTheModelCard) {
+    ASSERT_EQ(train(with(idx_args(dir / "out"), {"--epochs", "1"})).exit_code, 0);
+    for (const char* file : {"last.safetensors", "best.safetensors"}) {
+        SCOPED_TRACE(file);
+        const std::map<std::string, std::string> extra =
+            checkpoint::read_info(dir / ("out/" + std::string(file))).extra;
+        // The folder's name has no "fashion": the MNIST layout, digits as names and MNIST's normalisation.
+        EXPECT_EQ(nlohmann::json::parse(extra.at("class_names")),
+                  nlohmann::json({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+        EXPECT_EQ(extra.at("task"), "classification");
+        EXPECT_EQ(extra.at("input_channels"), "1");
+        EXPECT_EQ(numbers(extra.at("normalize"), "mean"), std::vector<double>{0.1307});
+        EXPECT_EQ(numbers(extra.at("normalize"), "std"), std::vector<double>{0.3081});
+        EXPECT_EQ(extra.at("input_size"), "28x28");
+        EXPECT_EQ(extra.at("resize"), "resize");
+        EXPECT_EQ(extra.at("dataset_kind"), "idx");
+        EXPECT_EQ(extra.at("dataset_path"), dir / "idx");
+    }
+
+    write_image_folder(dir / "folder", {"train", "val"}, 3, 2, 20);
+    ASSERT_EQ(train({"--data", dir / "folder", "--batch", "4", "--threads", "1", "--epochs", "1", "--out",
+                     dir / "folder_out"})
+                  .exit_code,
+              0);
+    const std::map<std::string, std::string> extra = checkpoint::read_info(dir / "folder_out/last.safetensors").extra;
+    EXPECT_EQ(nlohmann::json::parse(extra.at("class_names")), nlohmann::json({"class0", "class1", "class2"}));
+    EXPECT_EQ(extra.at("input_channels"), "1");  // LeNet reads the RGB images as gray
+    EXPECT_EQ(numbers(extra.at("normalize"), "mean"), std::vector<double>{0.5});
+    EXPECT_EQ(extra.at("dataset_kind"), "image-folder");
+
+    write_multilabel_csv(dir / "ml", 12, 28);
+    ASSERT_EQ(train({"--data", dir / "ml/labels.csv", "--multilabel", "--batch", "4", "--epochs", "1", "--threads",
+                     "1", "--out", dir / "ml_out"})
+                  .exit_code,
+              0);
+    const std::map<std::string, std::string> ml = checkpoint::read_info(dir / "ml_out/last.safetensors").extra;
+    EXPECT_EQ(ml.at("task"), "multilabel");
+    EXPECT_EQ(ml.at("dataset_kind"), "multilabel-csv");
+    auto names = nlohmann::json::parse(ml.at("class_names")).get<std::vector<std::string>>();
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"blue", "green", "red"}));
+}
+
+// Ctrl-C: the current step finishes, last.safetensors is saved at the position reached, one line says how to
+// resume, the exit status is 130, and --resume continues the same loss curve.
+TEST_F(TrainClassifierTest, InterruptSavesACheckpointThatResumesExactly) {
+    // Far more epochs than run before the signal; --time-limit ends a run whose handler failed.
+    const std::vector<std::string> args =
+        with(idx_args(dir / "out"), {"--epochs", "100000", "--log-every", "1", "--time-limit", "2"});
+    AppResult r;
+    {
+        RunningApp app(TRAIN_CLASSIFIER_BIN, args);
+        ASSERT_TRUE(app.wait_for_output("epoch 1/100000 1/4", 60)) << app.wait().err;
+        app.send(SIGINT);
+        r = app.wait();
+    }
+    EXPECT_EQ(r.exit_code, 130) << r.out << r.err;
+    const std::vector<std::string> lines = r.err_lines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(lines[0], m,
+                                 std::regex(R"(interrupted at epoch (\d+) step (\d+); saved (\S+); )"
+                                            R"(resume with the same command and --resume (\S+))")))
+        << lines[0];
+    const int64_t epoch = std::stoll(m[1]), step = std::stoll(m[2]);
+    const std::string last = dir / "out/last.safetensors";
+    EXPECT_EQ(m[3], last);
+    EXPECT_EQ(m[4], last);
+    ASSERT_GE(step, 1);
+    EXPECT_EQ(epoch, step / 4 + 1);  // 4 steps an epoch; an epoch's last step finishes the epoch first
+    EXPECT_EQ(checkpoint::read_info(last).step, step);
+    EXPECT_NO_THROW(checkpoint::load_model(last));
+    const nlohmann::json report = read_json(dir / "out/metrics.json");
+    EXPECT_NE(report.at("status").get<std::string>().find("interrupted by SIGINT"), std::string::npos);
+    EXPECT_EQ(step_losses(dir / "out").size(), static_cast<size_t>(step));
+
+    // Resumed two steps further: the losses of an uninterrupted run of that length.
+    const std::string until = std::to_string(step + 2);
+    const AppResult rest = train(with(args, {"--resume", last, "--max-steps", until}));
+    ASSERT_EQ(rest.exit_code, 0) << rest.out << rest.err;
+    const AppResult whole = train(with(idx_args(dir / "whole"), {"--epochs", "100000", "--max-steps", until}));
+    ASSERT_EQ(whole.exit_code, 0) << whole.out << whole.err;
+    EXPECT_EQ(step_losses(dir / "out"), step_losses(dir / "whole"));
+}
+
+// A second signal quits at once; whether it landed before, during or after the save, last.safetensors is a whole
+// checkpoint (the previous one or the new one) and resumes.
+TEST_F(TrainClassifierTest, SecondSignalQuitsWithoutCorruptingTheCheckpoint) {
+    AppResult r;
+    {
+        RunningApp app(TRAIN_CLASSIFIER_BIN,
+                       with(idx_args(dir / "out"), {"--epochs", "100000", "--log-every", "1", "--time-limit", "2"}));
+        ASSERT_TRUE(app.wait_for_output("epoch 2/100000 1/4", 60)) << app.wait().err;  // epoch 1 is saved
+        app.send(SIGTERM);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        app.send(SIGTERM);
+        r = app.wait();
+    }
+    EXPECT_EQ(r.exit_code, 130) << r.out << r.err;
+    EXPECT_TRUE(r.err.find("second interrupt: quitting without saving") != std::string::npos ||
+                r.err.find("interrupted at epoch") != std::string::npos)
+        << r.err;
+    const std::string last = dir / "out/last.safetensors";
+    const checkpoint::Info info = checkpoint::read_info(last);
+    EXPECT_GE(info.step, 4);
+    EXPECT_NO_THROW(checkpoint::load_model(last));
+    const AppResult rest = train(with(idx_args(dir / "out"), {"--epochs", std::to_string(info.epoch + 1), "--resume",
+                                                             last}));
+    EXPECT_EQ(rest.exit_code, 0) << rest.out << rest.err;
 }

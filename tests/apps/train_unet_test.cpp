@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "app_test_util.h"
 #include "models/checkpoint.h"
@@ -100,6 +101,17 @@ TEST_F(TrainUnetTest, WritesReportPicturesAndCheckpoints) {
     EXPECT_EQ(info.epoch, 2);
     EXPECT_EQ(info.step, 8);
     EXPECT_NO_THROW(checkpoint::load_model(dir / "out/best.safetensors"));
+    // The model card: ISBI-style binary masks, gray input normalised with 0.5 / 0.2, trained on 32x32 crops.
+    const std::map<std::string, std::string>& extra = info.extra;
+    EXPECT_EQ(nlohmann::json::parse(extra.at("class_names")), nlohmann::json({"cell", "membrane"}));
+    EXPECT_EQ(extra.at("task"), "segmentation");
+    EXPECT_EQ(extra.at("input_channels"), "1");
+    EXPECT_EQ(nlohmann::json::parse(extra.at("normalize")), nlohmann::json::parse(R"({"mean": [0.5], "std": [0.2]})"));
+    EXPECT_EQ(extra.at("input_size"), "32x32");
+    EXPECT_EQ(extra.at("resize"), "crop");
+    EXPECT_EQ(extra.at("dataset_kind"), "image-label-folder");
+    EXPECT_EQ(extra.at("dataset_path"), dir / "seg");
+    EXPECT_EQ(checkpoint::read_info(dir / "out/best.safetensors").extra.at("class_names"), extra.at("class_names"));
     // One line per epoch summary: the plain progress output stays short.
     EXPECT_NE(r.out.find("epoch 2/2: train loss"), std::string::npos) << r.out;
 }
@@ -139,6 +151,14 @@ TEST_F(TrainUnetTest, CityscapesPairsTrainAndBadPairsAreNamed) {
     EXPECT_EQ(report.at("data").at("layout"), "cityscapes-pairs");
     EXPECT_EQ(report.at("model").at("num_classes"), 8);
     EXPECT_TRUE(fs::exists(dir / "out/val_grid.png"));
+    // Pairs are resized to --size: the card says so, with RGB input and ImageNet's normalisation.
+    const std::map<std::string, std::string> extra = checkpoint::read_info(dir / "out/last.safetensors").extra;
+    EXPECT_EQ(extra.at("resize"), "resize");
+    EXPECT_EQ(extra.at("input_size"), "32x32");
+    EXPECT_EQ(extra.at("input_channels"), "3");
+    EXPECT_EQ(nlohmann::json::parse(extra.at("normalize")).at("std"), nlohmann::json({0.229, 0.224, 0.225}));
+    EXPECT_EQ(nlohmann::json::parse(extra.at("class_names")).size(), 8u);
+    EXPECT_EQ(extra.at("dataset_kind"), "cityscapes-pairs");
 
     // A pair of another size.
     write_text(dir / "city/val/2.jpg", encode_jpeg(make_cityscapes_pair(9, 500, 256)));

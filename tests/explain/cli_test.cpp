@@ -1,6 +1,7 @@
 // Tests of the `explain` command, run as a child process on tiny checkpoints and images made here: the outputs of
-// a classifier run, an IDX run and a segmentation run, --help and --list-layers, and one-line errors with a
-// non-zero exit for bad inputs.
+// a classifier run, an IDX run and a segmentation run, the training apps' model card in the checkpoint metadata
+// (used, and overridden by flags), --help and --list-layers, and one-line errors with a non-zero exit for bad
+// inputs.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -101,6 +103,20 @@ protected:
             R"(["tee", "trouser", "pullover", "dress", "coat", "sandal", "<shirt>", "sneaker", "bag", "boot"])";
         checkpoint::save(path("lenet.safetensors"), *lenet, nullptr, info);
         checkpoint::save_weights(path("lenet_plain.safetensors"), *lenet);
+        // The same weights with the model card train_classifier writes (keys of models/checkpoint.h).
+        namespace keys = checkpoint::keys;
+        checkpoint::Info card;
+        card.extra = {{keys::kClassNames, R"(["zero","one","two","three","four","five","six","seven","eight","nine"])"},
+                      {keys::kTask, "classification"},
+                      {keys::kInputChannels, "1"},
+                      {keys::kNormalize, R"({"mean": [0.25], "std": [0.125]})"},
+                      {keys::kInputSize, "28x28"},
+                      {keys::kResize, "resize"},
+                      {keys::kDatasetKind, "idx"},
+                      {keys::kDatasetPath, "/data/digits"}};
+        checkpoint::save(path("lenet_card.safetensors"), *lenet, nullptr, card);
+        card.extra[keys::kInputChannels] = "3";
+        checkpoint::save(path("lenet_bad_card.safetensors"), *lenet, nullptr, card);
         models::ModelConfig rgb;
         rgb.in_channels = 3;
         checkpoint::save(path("lenet_rgb.safetensors"), *models::make_model("lenet", rgb, gen), nullptr, {});
@@ -108,7 +124,14 @@ protected:
         unet.width = 2;
         unet.in_channels = 1;
         unet.num_classes = 3;
-        checkpoint::save(path("unet.safetensors"), *models::make_model("unet", unet, gen), nullptr, {});
+        std::shared_ptr<models::Model> unet_model = models::make_model("unet", unet, gen);
+        checkpoint::save(path("unet.safetensors"), *unet_model, nullptr, {});
+        // train_unet's card: trained on 16x16 crops at the images' scale, or on images resized to 16x16.
+        checkpoint::Info crops;
+        crops.extra = {{keys::kInputSize, "16x16"}, {keys::kResize, "crop"}, {keys::kClassNames, R"(["a","b","c"])"}};
+        checkpoint::save(path("unet_crop.safetensors"), *unet_model, nullptr, crops);
+        crops.extra[keys::kResize] = "resize";
+        checkpoint::save(path("unet_resize.safetensors"), *unet_model, nullptr, crops);
 
         data::write_png(path("shirt.png"), shirt());
         data::write_png(path("cells.png"), shirt(32, 32));
@@ -324,6 +347,93 @@ TEST_F(ExplainCliTest, SegmentationRun) {
     EXPECT_NE(html.find("predicted segmentation"), std::string::npos);
     EXPECT_NE(html.find("class=\"swatch\""), std::string::npos);
     EXPECT_NE(html.find("top-k overlap vs slic"), std::string::npos);
+}
+
+// What train_classifier stores in a checkpoint (class names, normalisation, input size, the data) is used; a
+// flag given on the command line wins over it.
+TEST_F(ExplainCliTest, CheckpointModelCardIsUsedAndFlagsWin) {
+    auto explain = [&](const std::string& name, std::vector<std::string> args) {
+        const fs::path out = dir_ / ("out_card_" + name);
+        const std::vector<std::string> common{"--image",   path("shirt.png"), "--method", "saliency",
+                                              "--metrics", "off",             "--out",    out.string()};
+        args.insert(args.end(), common.begin(), common.end());
+        const ChildRun r = run(args);
+        EXPECT_EQ(r.code, 0) << name << ": " << describe(r);
+        return r.code == 0 ? nlohmann::json::parse(slurp(out / "results.json")) : nlohmann::json::object();
+    };
+    const std::vector<std::string> stored_names{"zero", "one", "two", "three", "four",
+                                                "five", "six", "seven", "eight", "nine"};
+    const nlohmann::json card = explain("card", {"--weights", path("lenet_card.safetensors")});
+    ASSERT_TRUE(card.contains("images"));
+    EXPECT_EQ(card.at("class_names").get<std::vector<std::string>>(), stored_names);
+    const nlohmann::json& top = card["images"][0]["prediction"]["top"][0];
+    EXPECT_EQ(top.at("name"), stored_names.at(top.at("class").get<size_t>()));
+    EXPECT_EQ(card.at("preprocessing").at("normalize").get<std::string>().rfind("checkpoint metadata", 0), 0u)
+        << card["preprocessing"].dump();
+    EXPECT_NE(card["preprocessing"]["size"].get<std::string>().find("28x28 (checkpoint metadata)"), std::string::npos);
+    EXPECT_EQ(card.at("trained_on"), "idx /data/digits");
+    const std::string html = slurp(dir_ / "out_card_card" / "report.html");
+    EXPECT_NE(html.find(top.at("name").get<std::string>()), std::string::npos);
+    EXPECT_NE(html.find("/data/digits"), std::string::npos);
+
+    // The stored normalisation is what the model saw: the same weights without a card, normalised by hand with
+    // the same values, give the same logits; other values give other logits.
+    const nlohmann::json by_hand = explain(
+        "plain", {"--model", "lenet", "--weights", path("lenet_plain.safetensors"), "--normalize", "0.25/0.125"});
+    ASSERT_TRUE(by_hand.contains("images"));
+    auto logits = [](const nlohmann::json& results) {
+        std::map<int64_t, double> out;
+        for (const nlohmann::json& t : results.at("images").at(0).at("prediction").at("top"))
+            out[t.at("class").get<int64_t>()] = t.at("logit").get<double>();
+        return out;
+    };
+    EXPECT_EQ(logits(by_hand), logits(card));
+    EXPECT_EQ(by_hand.at("class_names").at(3), "3");  // no card: plain ids
+    EXPECT_EQ(by_hand.at("trained_on"), nullptr);
+    const nlohmann::json flag =
+        explain("flag", {"--weights", path("lenet_card.safetensors"), "--normalize", "0.5/0.5"});
+    ASSERT_TRUE(flag.contains("images"));
+    EXPECT_EQ(flag.at("preprocessing").at("normalize").get<std::string>().rfind("custom", 0), 0u);
+    EXPECT_NE(logits(flag), logits(card));
+
+    // --class-names wins over the stored names; --target takes a stored name.
+    std::ofstream(path("names.txt")) << "n0\nn1\nn2\nn3\nn4\nn5\nn6\nn7\nn8\nn9\n";
+    const nlohmann::json named =
+        explain("names", {"--weights", path("lenet_card.safetensors"), "--class-names", path("names.txt")});
+    ASSERT_TRUE(named.contains("class_names"));
+    EXPECT_EQ(named.at("class_names").at(7), "n7");
+    const nlohmann::json target =
+        explain("target", {"--weights", path("lenet_card.safetensors"), "--target", "three,Seven"});
+    ASSERT_TRUE(target.contains("images"));
+    const nlohmann::json& targets = target["images"][0].at("targets");
+    ASSERT_EQ(targets.size(), 2u);
+    EXPECT_EQ(targets[0].at("class"), 3);
+    EXPECT_EQ(targets[1].at("class"), 7);
+    EXPECT_NE(targets[0].at("label").get<std::string>().find("(three)"), std::string::npos) << targets.dump();
+
+    expect_error({"--weights", path("lenet_bad_card.safetensors"), "--image", path("shirt.png"), "--out",
+                  (dir_ / "out_card_bad").string()},
+                 "input_channels '3' disagrees with the model's 1 input channel(s)", 1);
+}
+
+// A model trained on crops keeps each image's scale; one trained on resized images gets them resized to its
+// input size; --size overrides both.
+TEST_F(ExplainCliTest, CheckpointInputSizeFollowsTheResizePolicy) {
+    auto input_side = [&](const std::string& weights, const std::string& name, std::vector<std::string> extra) {
+        const fs::path out = dir_ / ("out_size_" + name);
+        std::vector<std::string> args{"--weights", path(weights), "--image", path("cells.png"), "--method",
+                                      "saliency", "--metrics", "off", "--out", out.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const ChildRun r = run(args);
+        EXPECT_EQ(r.code, 0) << describe(r);
+        if (r.code != 0) return int64_t{-1};
+        const nlohmann::json results = nlohmann::json::parse(slurp(out / "results.json"));
+        EXPECT_EQ(results.at("class_names"), nlohmann::json({"a", "b", "c"}));
+        return data::read_image((out / "0-cells_input.png").string()).height;
+    };
+    EXPECT_EQ(input_side("unet_crop.safetensors", "crop", {}), 32);  // cells.png is 32x32
+    EXPECT_EQ(input_side("unet_resize.safetensors", "resize", {}), 16);
+    EXPECT_EQ(input_side("unet_resize.safetensors", "flag", {"--size", "48"}), 48);
 }
 
 TEST_F(ExplainCliTest, BadInputsAreOneLineErrors) {
