@@ -9,22 +9,12 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/batch_norm_math.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "runtime/parallel.h"
 
 namespace engine {
 namespace {
-
-struct BnLayout {
-    int64_t n, c, inner;
-    int64_t count() const { return n * inner; }  // values per channel
-};
-
-BnLayout bn_layout(const Shape& shape) {
-    BnLayout l{shape[0], shape[1], 1};
-    for (size_t d = 2; d < shape.size(); ++d) l.inner *= shape[d];
-    return l;
-}
 
 int64_t channel_grain(const BnLayout& l) { return grain_for(l.count()); }
 
@@ -164,7 +154,7 @@ void update_running(Tensor& running, const std::vector<double>& batch_value, dou
     const int64_t s = running.stride(0);
     for (size_t ch = 0; ch < batch_value.size(); ++ch) {
         T& r = p[static_cast<int64_t>(ch) * s];
-        r = static_cast<T>(momentum * batch_value[ch] + (1.0 - momentum) * static_cast<double>(r));
+        r = static_cast<T>(bn_running_update(static_cast<double>(r), batch_value[ch], momentum));
     }
 }
 
@@ -175,7 +165,7 @@ void update_running_stats(Tensor& running_mean, Tensor& running_var, const std::
     if (running_var.defined()) {
         const double n = static_cast<double>(l.count());
         std::vector<double> unbiased(l.c);
-        for (int64_t ch = 0; ch < l.c; ++ch) unbiased[ch] = var[ch] * n / (n - 1.0);
+        for (int64_t ch = 0; ch < l.c; ++ch) unbiased[ch] = bn_unbiased_var(var[ch], n);
         update_running<T>(running_var, unbiased, momentum);
     }
 }
@@ -197,7 +187,7 @@ void batch_stats_and_normalize(const T* x, T* y, const BnLayout& l, double eps, 
             for (int64_t n = 0; n < l.n; ++n) sq += sum_sq_dev(x + (n * l.c + ch) * l.inner, l.inner, m);
             mean[ch] = m;
             var[ch] = sq / count;
-            invstd[ch] = 1.0 / std::sqrt(var[ch] + eps);
+            invstd[ch] = bn_invstd(var[ch], eps);
             const T mt = static_cast<T>(m), a = static_cast<T>(invstd[ch] * w[ch]), sh = static_cast<T>(b[ch]);
             for (int64_t n = 0; n < l.n; ++n) {
                 const T* in = x + (n * l.c + ch) * l.inner;
@@ -227,13 +217,13 @@ BatchNormForward batch_norm_forward_impl(const Tensor& x, const Tensor& weight, 
         // An empty batch has no statistics: PyTorch leaves the running stats alone.
         if (l.count() > 0) {
             batch_stats(xp, l, mean, var);
-            for (int64_t ch = 0; ch < l.c; ++ch) invstd[ch] = 1.0 / std::sqrt(var[ch] + eps);
+            for (int64_t ch = 0; ch < l.c; ++ch) invstd[ch] = bn_invstd(var[ch], eps);
             if (training) update_running_stats<T>(running_mean, running_var, mean, var, l, momentum);
         }
     } else {
         mean = read_channels<T>(running_mean, l.c, 0.0);
         var = read_channels<T>(running_var, l.c, 1.0);
-        for (int64_t ch = 0; ch < l.c; ++ch) invstd[ch] = 1.0 / std::sqrt(var[ch] + eps);
+        for (int64_t ch = 0; ch < l.c; ++ch) invstd[ch] = bn_invstd(var[ch], eps);
     }
     const std::vector<double> w = read_channels<T>(weight, l.c, 1.0), b = read_channels<T>(bias, l.c, 0.0);
     std::vector<T> mean_t(l.c), scale_t(l.c), shift_t(l.c);
@@ -261,20 +251,14 @@ BatchNormGrads batch_norm_backward_impl(const Tensor& grad_y, const Tensor& x, c
     T* gx = grad_x.data<T>();
     const double count = static_cast<double>(l.count());
 
-    // grad_x = (g - mean_g - (x - mean) * k) * invstd * w in training (k folds in the variance's dependence on
-    // x), g * invstd * w in eval.
+    // grad_x = g * a + b + (x - mean) * c (kernels/batch_norm_math.h).
     auto coefficients = [&](int64_t ch, T& a, T& b, T& c, T& m) {
-        const double scale = invstd[ch] * w[ch];
+        const BnGradCoefficients k =
+            bn_grad_coefficients(sum_g[ch], dot[ch], invstd[ch], w[ch], count, training && count > 0);
         m = static_cast<T>(mean[ch]);
-        if (training && count > 0) {
-            a = static_cast<T>(scale);
-            b = static_cast<T>(-sum_g[ch] / count * scale);
-            c = static_cast<T>(-dot[ch] * invstd[ch] * invstd[ch] / count * scale);
-        } else {
-            a = static_cast<T>(scale);
-            b = T(0);
-            c = T(0);
-        }
+        a = static_cast<T>(k.a);
+        b = static_cast<T>(k.b);
+        c = static_cast<T>(k.c);
     };
 
     if (l.inner > 1) {

@@ -11,11 +11,6 @@
 namespace engine {
 namespace cpu {
 
-ConvGeometry conv_geometry(const Shape& x_shape, const Shape& w_shape, int64_t oh, int64_t ow, const Conv2dParams& p) {
-    return ConvGeometry{x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[2], w_shape[3],
-                        oh,         ow,         p};
-}
-
 void* conv_workspace(ConvSlot slot, size_t bytes) {
     struct FreeDeleter {
         void operator()(void* p) const { std::free(p); }
@@ -49,7 +44,7 @@ int64_t conv_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, i
 Tensor CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
     const int64_t oh = conv_out_size(x.size(2), w.size(2), p.stride_h, p.pad_h, p.dilation_h);
     const int64_t ow = conv_out_size(x.size(3), w.size(3), p.stride_w, p.pad_w, p.dilation_w);
-    const cpu::ConvGeometry g = cpu::conv_geometry(x.shape(), w.shape(), oh, ow, p);
+    const cpu::ConvGeometry g = conv_shape(x.shape(), w.shape(), oh, ow, p);
     if (x.numel() == 0 || w.numel() == 0) {  // no image, channel or filter: only the bias remains
         Tensor y = zeros({g.n, g.o, oh, ow}, x.dtype());
         if (bias.defined() && y.numel() > 0) binary_(BinaryOp::Add, y, bias.detach().view({1, g.o, 1, 1}));
@@ -63,7 +58,7 @@ Tensor CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor
 
 Tensor CpuBackend::conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const Shape& x_shape,
                                         const Conv2dParams& p) {
-    const cpu::ConvGeometry g = cpu::conv_geometry(x_shape, w.shape(), grad_y.size(2), grad_y.size(3), p);
+    const cpu::ConvGeometry g = conv_shape(x_shape, w.shape(), grad_y.size(2), grad_y.size(3), p);
     if (grad_y.numel() == 0 || w.numel() == 0 || shape_numel(x_shape) == 0) return zeros(x_shape, grad_y.dtype());
 #if ENGINE_WITH_ONEDNN
     if (grad_y.dtype() == DType::Float32) return cpu::conv2d_backward_data_onednn(grad_y, w, g);
@@ -73,7 +68,7 @@ Tensor CpuBackend::conv2d_backward_data(const Tensor& grad_y, const Tensor& w, c
 
 Tensor CpuBackend::conv2d_backward_weight(const Tensor& grad_y, const Tensor& x, const Shape& w_shape,
                                           const Conv2dParams& p) {
-    const cpu::ConvGeometry g = cpu::conv_geometry(x.shape(), w_shape, grad_y.size(2), grad_y.size(3), p);
+    const cpu::ConvGeometry g = conv_shape(x.shape(), w_shape, grad_y.size(2), grad_y.size(3), p);
     if (grad_y.numel() == 0 || x.numel() == 0 || shape_numel(w_shape) == 0) return zeros(w_shape, x.dtype());
 #if ENGINE_WITH_ONEDNN
     if (x.dtype() == DType::Float32) return cpu::conv2d_backward_weight_onednn(grad_y, x, g);

@@ -1,119 +1,11 @@
 // Elementwise CPU kernels: fill, copy/convert, unary ops and their gradients, binary ops with broadcasting,
 // comparisons, where and clamp.
-#include <cmath>
-#include <limits>
-#include <type_traits>
-
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/loops.h"
+#include "kernels/scalar_math.h"
 
 namespace engine {
 namespace {
-
-template <class T>
-T unary_value(UnaryOp op, T x) {
-    if constexpr (std::is_floating_point_v<T>) {
-        switch (op) {
-            case UnaryOp::Neg: return -x;
-            case UnaryOp::Exp: return std::exp(x);
-            case UnaryOp::Log: return std::log(x);
-            case UnaryOp::Log1p: return std::log1p(x);
-            case UnaryOp::Sqrt: return std::sqrt(x);
-            case UnaryOp::Rsqrt: return T(1) / std::sqrt(x);
-            case UnaryOp::Abs: return std::abs(x);
-            case UnaryOp::Sign: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
-            case UnaryOp::Relu: return x > T(0) ? x : T(0);
-            case UnaryOp::Sigmoid: return T(1) / (T(1) + std::exp(-x));
-            case UnaryOp::Tanh: return std::tanh(x);
-            case UnaryOp::Floor: return std::floor(x);
-            case UnaryOp::Ceil: return std::ceil(x);
-            case UnaryOp::Round: return std::nearbyint(x);
-            case UnaryOp::Sin: return std::sin(x);
-            case UnaryOp::Cos: return std::cos(x);
-            case UnaryOp::Square: return x * x;
-            case UnaryOp::Reciprocal: return T(1) / x;
-        }
-    } else {
-        switch (op) {
-            case UnaryOp::Neg: return static_cast<T>(-x);
-            case UnaryOp::Abs: return x < T(0) ? static_cast<T>(-x) : x;
-            case UnaryOp::Sign: return x > T(0) ? T(1) : (x < T(0) ? static_cast<T>(-1) : T(0));
-            case UnaryOp::Relu: return x > T(0) ? x : T(0);
-            case UnaryOp::Square: return static_cast<T>(x * x);
-            case UnaryOp::Floor:
-            case UnaryOp::Ceil:
-            case UnaryOp::Round: return x;
-            default: break;
-        }
-    }
-    return x;  // unreachable: the op layer only sends supported (op, dtype) pairs
-}
-
-// d op(x) / dx * g, given x and y = op(x).
-template <class T>
-T unary_grad(UnaryOp op, T x, T y, T g) {
-    switch (op) {
-        case UnaryOp::Neg: return -g;
-        case UnaryOp::Exp: return g * y;
-        case UnaryOp::Log: return g / x;
-        case UnaryOp::Log1p: return g / (T(1) + x);
-        case UnaryOp::Sqrt: return g / (T(2) * y);
-        case UnaryOp::Rsqrt: return T(-0.5) * g * y * y * y;
-        case UnaryOp::Abs: return x > T(0) ? g : (x < T(0) ? -g : T(0));
-        case UnaryOp::Relu: return x > T(0) ? g : T(0);
-        case UnaryOp::Sigmoid: return g * y * (T(1) - y);
-        case UnaryOp::Tanh: return g * (T(1) - y * y);
-        case UnaryOp::Sin: return g * std::cos(x);
-        case UnaryOp::Cos: return -g * std::sin(x);
-        case UnaryOp::Square: return T(2) * x * g;
-        case UnaryOp::Reciprocal: return -g * y * y;
-        case UnaryOp::Sign:
-        case UnaryOp::Floor:
-        case UnaryOp::Ceil:
-        case UnaryOp::Round: return T(0);
-    }
-    return T(0);
-}
-
-template <class T>
-T binary_value(BinaryOp op, T a, T b) {
-    switch (op) {
-        case BinaryOp::Add: return static_cast<T>(a + b);
-        case BinaryOp::Sub: return static_cast<T>(a - b);
-        case BinaryOp::Mul: return static_cast<T>(a * b);
-        case BinaryOp::Div:
-            if constexpr (std::is_integral_v<T>) {
-                return b == 0 ? T(0) : static_cast<T>(a / b);  // the op layer promotes true division to float
-            } else {
-                return a / b;
-            }
-        case BinaryOp::Pow: return static_cast<T>(std::pow(a, b));
-        case BinaryOp::Maximum:
-            if constexpr (std::is_floating_point_v<T>) {
-                if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
-            }
-            return a > b ? a : b;
-        case BinaryOp::Minimum:
-            if constexpr (std::is_floating_point_v<T>) {
-                if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
-            }
-            return a < b ? a : b;
-    }
-    return a;
-}
-
-template <class T>
-bool compare_value(CompareOp op, T a, T b) {
-    switch (op) {
-        case CompareOp::Eq: return a == b;
-        case CompareOp::Ne: return a != b;
-        case CompareOp::Lt: return a < b;
-        case CompareOp::Le: return a <= b;
-        case CompareOp::Gt: return a > b;
-        case CompareOp::Ge: return a >= b;
-    }
-    return false;
-}
 
 // Turning the op switch inside the loop into a per-op instantiation lets each inner loop vectorise.
 template <class T, class Body>
@@ -122,7 +14,10 @@ void with_binary_op(BinaryOp op, const Body& body) {
         case BinaryOp::Add: return body([](T a, T b) { return static_cast<T>(a + b); });
         case BinaryOp::Sub: return body([](T a, T b) { return static_cast<T>(a - b); });
         case BinaryOp::Mul: return body([](T a, T b) { return static_cast<T>(a * b); });
-        default: return body([op](T a, T b) { return binary_value<T>(op, a, b); });
+        default:
+            return body([op](T a, T b) {
+                return scalar::binary_value<scalar::IntegerPow::ThroughDouble, T>(op, a, b);
+            });
     }
 }
 
@@ -166,7 +61,8 @@ Tensor CpuBackend::unary(UnaryOp op, const Tensor& x) {
                 cpu::map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return static_cast<scalar_t>(-v); });
                 break;
             default:
-                cpu::map_unary<scalar_t, scalar_t>(out, x, [op](scalar_t v) { return unary_value<scalar_t>(op, v); });
+                cpu::map_unary<scalar_t, scalar_t>(out, x,
+                                                   [op](scalar_t v) { return scalar::unary_value<scalar_t>(op, v); });
         }
     });
     return out;
@@ -181,7 +77,8 @@ Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, 
             return;
         }
         cpu::map_ternary<scalar_t, scalar_t, scalar_t, scalar_t>(
-            out, x, y, grad_y, [op](scalar_t a, scalar_t b, scalar_t g) { return unary_grad<scalar_t>(op, a, b, g); });
+            out, x, y, grad_y,
+            [op](scalar_t a, scalar_t b, scalar_t g) { return scalar::unary_grad<scalar_t>(op, a, b, g); });
     });
     return out;
 }
@@ -218,8 +115,8 @@ void CpuBackend::binary_(BinaryOp op, Tensor& a, const Tensor& b) {
 Tensor CpuBackend::compare(CompareOp op, const Tensor& a, const Tensor& b) {
     Tensor out = empty(broadcast_of(a, b), DType::Bool);
     ENGINE_DISPATCH_ALL(a.dtype(), compare_op_name(op), [&] {
-        cpu::map_binary<bool, scalar_t, scalar_t>(out, a, b,
-                                                  [op](scalar_t x, scalar_t y) { return compare_value(op, x, y); });
+        cpu::map_binary<bool, scalar_t, scalar_t>(
+            out, a, b, [op](scalar_t x, scalar_t y) { return scalar::compare_value(op, x, y); });
     });
     return out;
 }
@@ -229,7 +126,7 @@ Tensor CpuBackend::compare_scalar(CompareOp op, const Tensor& a, double s) {
     ENGINE_DISPATCH_ALL(a.dtype(), compare_op_name(op), [&] {
         // Compare in double so that e.g. an int tensor against 0.5 behaves as in PyTorch.
         cpu::map_unary<bool, scalar_t>(out, a, [op, s](scalar_t x) {
-            return compare_value<double>(op, static_cast<double>(x), s);
+            return scalar::compare_value<double>(op, static_cast<double>(x), s);
         });
     });
     return out;

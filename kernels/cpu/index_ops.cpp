@@ -2,32 +2,18 @@
 // tensors (int64 or int32) are bounds-checked in one serial pass before any parallel work, so the error names
 // the first bad index.
 #include <algorithm>
-#include <type_traits>
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/index_iter.h"
+#include "kernels/dim_view.h"
+#include "kernels/index_dims.h"
+#include "kernels/kernel_elem.h"
 #include "runtime/parallel.h"
 
 namespace engine {
 namespace {
 
-// Bool is moved as uint8 (same bytes) so that scatter_add's += stays well defined.
-template <class T>
-using Elem = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
-
 using Offsets = std::array<int64_t, 3>;
-
-int64_t dim_size(const Tensor& t, int64_t dim) { return t.dim() == 0 ? 1 : t.shape()[dim]; }
-int64_t dim_stride(const Tensor& t, int64_t dim) { return t.dim() == 0 ? 0 : t.strides()[dim]; }
-
-// t's strides with the one at `dim` zeroed (that operand is addressed through the index values).
-Strides strides_without(const Tensor& t, int64_t dim) {
-    Strides s = t.strides();
-    if (!s.empty()) s[dim] = 0;
-    return s;
-}
-
-std::string position_str(int64_t flat, const Shape& shape) { return shape_str(unravel_index(flat, shape)); }
 
 template <class I>
 void check_indices(const char* op, const Tensor& index, int64_t dim, int64_t size) {
@@ -35,21 +21,19 @@ void check_indices(const char* op, const Tensor& index, int64_t dim, int64_t siz
     const int64_t n = index.numel();
     for (int64_t i = 0; i < n; ++i) {
         const int64_t v = static_cast<int64_t>(idx[i]);
-        if (v >= 0 && v < size) continue;
-        throw Error(detail::concat(op, ": index ", v, " out of range for dim ", dim, " of size ", size,
-                                   " (at index position ", position_str(i, index.shape()), ")"));
+        if (v < 0 || v >= size) throw_index_out_of_range(op, v, dim, size, i, index.shape());
     }
 }
 
 template <class T, class I>
 void gather_impl(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) {
-    check_indices<I>("gather", index, dim, dim_size(x, dim));
+    check_indices<I>("gather", index, dim, indexed_dim_size(x, dim));
     const T* xp = reinterpret_cast<const T*>(x.raw_data());
     const I* idx = index.data<I>();
     T* o = reinterpret_cast<T*>(out.raw_data());
-    const int64_t x_step = dim_stride(x, dim);
+    const int64_t x_step = indexed_dim_stride(x, dim);
     cpu::for_each_index_block<3>(
-        index.shape(), dim, {out.strides(), index.strides(), strides_without(x, dim)},
+        index.shape(), dim, {out.strides(), index.strides(), strides_without_dim(x, dim)},
         [&](const Offsets& base, const Offsets& step, int64_t len, const Offsets& istep, int64_t ilen) {
             for (int64_t k = 0; k < len; ++k) {
                 T* o_at = o + base[0] + k * step[0];
@@ -64,14 +48,14 @@ void gather_impl(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out)
 // out (a contiguous copy of self) receives src (or `value` when src is null) at index along dim.
 template <class T, class I>
 void scatter_impl(Tensor& out, int64_t dim, const Tensor& index, const Tensor* src, T value, bool add) {
-    check_indices<I>("scatter", index, dim, dim_size(out, dim));
+    check_indices<I>("scatter", index, dim, indexed_dim_size(out, dim));
     T* o = reinterpret_cast<T*>(out.raw_data());
     const I* idx = index.data<I>();
-    const int64_t out_step = dim_stride(out, dim);
+    const int64_t out_step = indexed_dim_stride(out, dim);
     const T* sp = src ? reinterpret_cast<const T*>(src->raw_data()) : nullptr;
     const Strides src_strides = src ? src->strides() : Strides(index.shape().size(), 0);
     cpu::for_each_index_block<3>(
-        index.shape(), dim, {strides_without(out, dim), index.strides(), src_strides},
+        index.shape(), dim, {strides_without_dim(out, dim), index.strides(), src_strides},
         [&](const Offsets& base, const Offsets& step, int64_t len, const Offsets& istep, int64_t ilen) {
             for (int64_t k = 0; k < len; ++k) {
                 T* o_at = o + base[0];
@@ -86,20 +70,6 @@ void scatter_impl(Tensor& out, int64_t dim, const Tensor& index, const Tensor* s
         });
 }
 
-// (outer, size, inner) views along dim.
-struct Slabs {
-    int64_t outer = 1, inner = 1;
-};
-
-Slabs slabs(const Shape& shape, int64_t dim) {
-    Slabs s;
-    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-        if (d < dim) s.outer *= shape[d];
-        if (d > dim) s.inner *= shape[d];
-    }
-    return s;
-}
-
 }  // namespace
 
 Tensor CpuBackend::gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
@@ -107,7 +77,7 @@ Tensor CpuBackend::gather(const Tensor& x, int64_t dim, const Tensor& index_in) 
     Tensor out = empty(index.shape(), x.dtype());
     ENGINE_DISPATCH_ALL(x.dtype(), "gather", [&] {
         ENGINE_DISPATCH_INDEX(index.dtype(), "gather",
-                              [&] { gather_impl<Elem<scalar_t>, index_t>(x, dim, index, out); });
+                              [&] { gather_impl<KernelElem<scalar_t>, index_t>(x, dim, index, out); });
     });
     return out;
 }
@@ -118,7 +88,7 @@ Tensor CpuBackend::scatter(const Tensor& self, int64_t dim, const Tensor& index_
     Tensor out = empty(self.shape(), self.dtype());
     copy_(out, self);
     ENGINE_DISPATCH_ALL(self.dtype(), "scatter", [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "scatter", [&] {
             scatter_impl<T, index_t>(out, dim, index, &src, T(0), reduce == ScatterReduce::Add);
         });
@@ -131,7 +101,7 @@ Tensor CpuBackend::scatter_value(const Tensor& self, int64_t dim, const Tensor& 
     Tensor out = empty(self.shape(), self.dtype());
     copy_(out, self);
     ENGINE_DISPATCH_ALL(self.dtype(), "scatter", [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         const T v = static_cast<T>(static_cast<scalar_t>(value));
         ENGINE_DISPATCH_INDEX(index.dtype(), "scatter",
                               [&] { scatter_impl<T, index_t>(out, dim, index, nullptr, v, false); });
@@ -141,16 +111,16 @@ Tensor CpuBackend::scatter_value(const Tensor& self, int64_t dim, const Tensor& 
 
 Tensor CpuBackend::index_select(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
     const Tensor x = dense(x_in), index = dense(index_in);
-    const int64_t size = dim_size(x, dim), count = index.numel();
+    const int64_t size = indexed_dim_size(x, dim), count = index.numel();
     Shape out_shape = x.shape();
     if (!out_shape.empty()) out_shape[dim] = count;
     Tensor out = empty(out_shape, x.dtype());
     ENGINE_DISPATCH_ALL(x.dtype(), "index_select", [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "index_select", [&] {
             check_indices<index_t>("index_select", index, dim, size);
             const index_t* idx = index.data<index_t>();
-            const Slabs s = slabs(x.shape(), dim);
+            const DimView s = view_around_dim(x.shape(), dim);
             const T* in = reinterpret_cast<const T*>(x.raw_data());
             T* o = reinterpret_cast<T*>(out.raw_data());
             parallel_for(0, s.outer * count, grain_for(s.inner),
@@ -170,13 +140,13 @@ Tensor CpuBackend::index_add(const Tensor& self, int64_t dim, const Tensor& inde
     const Tensor index = dense(index_in), src = dense(src_in);
     Tensor out = empty(self.shape(), self.dtype());
     copy_(out, self);
-    const int64_t size = dim_size(out, dim), count = index.numel();
+    const int64_t size = indexed_dim_size(out, dim), count = index.numel();
     ENGINE_DISPATCH_ALL(self.dtype(), "index_add", [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "index_add", [&] {
             check_indices<index_t>("index_add", index, dim, size);
             const index_t* idx = index.data<index_t>();
-            const Slabs s = slabs(out.shape(), dim);
+            const DimView s = view_around_dim(out.shape(), dim);
             const T* in = reinterpret_cast<const T*>(src.raw_data());
             T* o = reinterpret_cast<T*>(out.raw_data());
             // Repeated indices add into the same slice, so a thread owns a band of columns of one outer slab

@@ -6,69 +6,26 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/dim_view.h"
+#include "kernels/interp_coords.h"
 #include "runtime/parallel.h"
 
 namespace engine {
 namespace {
 
-// PyTorch's nearest_idx: exact for equal or doubled sizes, else floor(dst * scale) in float32 (where scale is
-// 1/scale_factor when the user gave one, in/out otherwise), clamped to the last input index.
-std::vector<int64_t> nearest_indices(int64_t in, int64_t out, double user_scale) {
-    std::vector<int64_t> idx(out);
-    const float scale = user_scale > 0 ? static_cast<float>(1.0 / user_scale)
-                                       : static_cast<float>(in) / static_cast<float>(out);
-    for (int64_t o = 0; o < out; ++o) {
-        if (out == in) {
-            idx[o] = o;
-        } else if (out == 2 * in) {
-            idx[o] = o >> 1;
-        } else {
-            idx[o] = std::min(static_cast<int64_t>(std::floor(static_cast<float>(o) * scale)), in - 1);
-        }
-    }
+// Source indices and linear taps of every output coordinate of one axis (kernels/interp_coords.h).
+std::vector<int64_t> nearest_indices(const AxisMap& m) {
+    std::vector<int64_t> idx(m.out);
+    for (int64_t o = 0; o < m.out; ++o) idx[o] = nearest_source(o, m);
     return idx;
 }
 
-// Two source taps and their weights for one output coordinate.
 template <class T>
-struct LinearTap {
-    int64_t i0, i1;
-    T w0, w1;
-};
-
-// PyTorch's area_pixel_compute_scale / area_pixel_compute_source_index / guard_index_and_lambda, in the
-// kernel's own precision T (float for float32 tensors).
-template <class T>
-std::vector<LinearTap<T>> linear_taps(int64_t in, int64_t out, bool align_corners, double user_scale) {
-    std::vector<LinearTap<T>> taps(out);
-    T scale;
-    if (align_corners) {
-        scale = out > 1 ? static_cast<T>(in - 1) / static_cast<T>(out - 1) : T(0);
-    } else {
-        scale = user_scale > 0 ? static_cast<T>(1.0 / user_scale) : static_cast<T>(in) / static_cast<T>(out);
-    }
-    for (int64_t o = 0; o < out; ++o) {
-        if (out == in) {
-            taps[o] = {o, o, T(1), T(0)};
-            continue;
-        }
-        T src;
-        if (align_corners) {
-            src = scale * static_cast<T>(o);
-        } else {
-            src = scale * (static_cast<T>(o) + T(0.5)) - T(0.5);
-            if (src < T(0)) src = T(0);
-        }
-        const int64_t i0 = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
-        const T lambda = std::min(std::max(src - static_cast<T>(i0), T(0)), T(1));
-        taps[o] = {i0, i0 < in - 1 ? i0 + 1 : i0, T(1) - lambda, lambda};
-    }
+std::vector<LinearTap<T>> linear_taps(const AxisMap& m) {
+    std::vector<LinearTap<T>> taps(m.out);
+    for (int64_t o = 0; o < m.out; ++o) taps[o] = linear_tap<T>(o, m);
     return taps;
 }
-
-struct PlaneGeometry {
-    int64_t planes, in_h, in_w, out_h, out_w;
-};
 
 int64_t plane_grain(const PlaneGeometry& g) {
     return grain_for(g.out_h * g.out_w);
@@ -90,8 +47,8 @@ void nearest_row(const T* row, T* out, const int64_t* cols, int64_t in_w, int64_
 
 template <class T>
 void nearest_forward(const T* x, T* y, const PlaneGeometry& g, const InterpParams& p) {
-    const auto rows = nearest_indices(g.in_h, g.out_h, p.scale_h);
-    const auto cols = nearest_indices(g.in_w, g.out_w, p.scale_w);
+    const auto rows = nearest_indices(axis_map<T>(g.in_h, g.out_h, p.align_corners, p.scale_h));
+    const auto cols = nearest_indices(axis_map<T>(g.in_w, g.out_w, p.align_corners, p.scale_w));
     parallel_for(0, g.planes, plane_grain(g), [&](int64_t lo, int64_t hi) {
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* in = x + plane * g.in_h * g.in_w;
@@ -110,8 +67,8 @@ void nearest_forward(const T* x, T* y, const PlaneGeometry& g, const InterpParam
 
 template <class T>
 void nearest_backward(const T* gy, T* gx, const PlaneGeometry& g, const InterpParams& p) {
-    const auto rows = nearest_indices(g.in_h, g.out_h, p.scale_h);
-    const auto cols = nearest_indices(g.in_w, g.out_w, p.scale_w);
+    const auto rows = nearest_indices(axis_map<T>(g.in_h, g.out_h, p.align_corners, p.scale_h));
+    const auto cols = nearest_indices(axis_map<T>(g.in_w, g.out_w, p.align_corners, p.scale_w));
     parallel_for(0, g.planes, plane_grain(g), [&](int64_t lo, int64_t hi) {
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* grad_out = gy + plane * g.out_h * g.out_w;
@@ -128,8 +85,8 @@ void nearest_backward(const T* gy, T* gx, const PlaneGeometry& g, const InterpPa
 
 template <class T>
 void bilinear_forward(const T* x, T* y, const PlaneGeometry& g, const InterpParams& p) {
-    const auto rows = linear_taps<T>(g.in_h, g.out_h, p.align_corners, p.scale_h);
-    const auto cols = linear_taps<T>(g.in_w, g.out_w, p.align_corners, p.scale_w);
+    const auto rows = linear_taps<T>(axis_map<T>(g.in_h, g.out_h, p.align_corners, p.scale_h));
+    const auto cols = linear_taps<T>(axis_map<T>(g.in_w, g.out_w, p.align_corners, p.scale_w));
     parallel_for(0, g.planes, plane_grain(g), [&](int64_t lo, int64_t hi) {
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* in = x + plane * g.in_h * g.in_w;
@@ -152,8 +109,8 @@ void bilinear_forward(const T* x, T* y, const PlaneGeometry& g, const InterpPara
 
 template <class T>
 void bilinear_backward(const T* gy, T* gx, const PlaneGeometry& g, const InterpParams& p) {
-    const auto rows = linear_taps<T>(g.in_h, g.out_h, p.align_corners, p.scale_h);
-    const auto cols = linear_taps<T>(g.in_w, g.out_w, p.align_corners, p.scale_w);
+    const auto rows = linear_taps<T>(axis_map<T>(g.in_h, g.out_h, p.align_corners, p.scale_h));
+    const auto cols = linear_taps<T>(axis_map<T>(g.in_w, g.out_w, p.align_corners, p.scale_w));
     parallel_for(0, g.planes, plane_grain(g), [&](int64_t lo, int64_t hi) {
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* grad_out = gy + plane * g.out_h * g.out_w;
@@ -177,22 +134,12 @@ void bilinear_backward(const T* gy, T* gx, const PlaneGeometry& g, const InterpP
     });
 }
 
-PlaneGeometry plane_geometry(const Shape& x_shape, int64_t out_h, int64_t out_w) {
-    const size_t nd = x_shape.size();
-    PlaneGeometry g{1, x_shape[nd - 2], x_shape[nd - 1], out_h, out_w};
-    for (size_t d = 0; d + 2 < nd; ++d) g.planes *= x_shape[d];
-    return g;
-}
-
 }  // namespace
 
 Tensor CpuBackend::interpolate_forward(const Tensor& x_in, int64_t out_h, int64_t out_w, const InterpParams& p) {
     const Tensor x = dense(x_in);
     const PlaneGeometry g = plane_geometry(x.shape(), out_h, out_w);
-    Shape out_shape = x.shape();
-    out_shape[out_shape.size() - 2] = out_h;
-    out_shape[out_shape.size() - 1] = out_w;
-    Tensor y = empty(out_shape, x.dtype(), x.device());
+    Tensor y = empty(with_plane_size(x.shape(), out_h, out_w), x.dtype(), x.device());
     ENGINE_DISPATCH_FLOATING(x.dtype(), "interpolate", [&] {
         if (p.mode == InterpMode::Nearest) {
             nearest_forward(x.data<scalar_t>(), y.data<scalar_t>(), g, p);

@@ -1,12 +1,14 @@
 // Strided iteration for elementwise CPU kernels: N operands viewed over one (broadcast) shape. Dims of size 1
-// are dropped and adjacent dims that are contiguous for every operand are merged, so the common cases
-// (contiguous tensors, a per-channel broadcast) become a few long inner rows that the compiler vectorises.
+// are dropped and adjacent dims that are contiguous for every operand are merged (kernels/strided_dims.h), so
+// the common cases (contiguous tensors, a per-channel broadcast) become a few long inner rows that the compiler
+// vectorises.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <vector>
 
+#include "kernels/strided_dims.h"
 #include "runtime/parallel.h"
 #include "runtime/tensor.h"
 
@@ -37,26 +39,14 @@ LoopOperands<N> loop_operands(const Shape& shape, const std::array<const Tensor*
 template <int N, class Inner>
 void for_each_row(const Shape& shape, const LoopOperands<N>& ops, const Inner& inner,
                   int64_t grain = kParallelGrain) {
-    // Collect non-trivial dims, outermost first, with byte strides.
-    std::vector<int64_t> sizes;
-    std::vector<std::array<int64_t, N>> strides;
-    for (size_t d = 0; d < shape.size(); ++d) {
-        if (shape[d] == 0) return;
-        if (shape[d] == 1) continue;
-        std::array<int64_t, N> s;
-        for (int k = 0; k < N; ++k) s[k] = ops.strides[k][d] * ops.elem_size[k];
-        if (!sizes.empty()) {
-            bool mergeable = true;
-            for (int k = 0; k < N; ++k) mergeable &= strides.back()[k] == s[k] * shape[d];
-            if (mergeable) {
-                sizes.back() *= shape[d];
-                strides.back() = s;
-                continue;
-            }
-        }
-        sizes.push_back(shape[d]);
-        strides.push_back(s);
-    }
+    for (int64_t size : shape)
+        if (size == 0) return;
+    // The collapsed dims, outermost first, with byte strides.
+    const CollapsedDims<N> dims = collapse_dims<N>(shape, ops.strides);
+    const std::vector<int64_t>& sizes = dims.sizes;
+    std::vector<std::array<int64_t, N>> strides = dims.strides;
+    for (auto& s : strides)
+        for (int k = 0; k < N; ++k) s[k] *= ops.elem_size[k];
     if (sizes.empty()) {  // a single element
         std::array<int64_t, N> zero{};
         inner(ops.base, zero, int64_t{1});

@@ -9,6 +9,7 @@
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/loops.h"
+#include "kernels/nll_layout.h"
 #include "runtime/parallel.h"
 
 namespace engine {
@@ -16,30 +17,13 @@ namespace {
 
 constexpr int64_t kLossChunk = 16384;
 
-// The (N, C, S) view of log_probs (N, C, d1, ...): S is the product of the trailing dims.
-struct NllLayout {
-    int64_t batch = 0, classes = 0, spatial = 1;
-};
-
-NllLayout nll_layout(const Shape& shape) {
-    NllLayout l;
-    l.batch = shape[0];
-    l.classes = shape[1];
-    for (size_t d = 2; d < shape.size(); ++d) l.spatial *= shape[d];
-    return l;
-}
-
-std::string position_str(int64_t flat, const Shape& shape) { return shape_str(unravel_index(flat, shape)); }
-
 // Throws for the first target outside [0, classes) that is not ignore_index (before any parallel work).
 template <class I>
 void check_targets(const I* target, int64_t count, const Shape& target_shape, int64_t classes, int64_t ignore_index) {
     for (int64_t i = 0; i < count; ++i) {
         const int64_t t = static_cast<int64_t>(target[i]);
-        if (t == ignore_index || (t >= 0 && t < classes)) continue;
-        throw Error(detail::concat("nll_loss: target ", t, " at position ", position_str(i, target_shape),
-                                   " is out of range; valid classes are [0, ", classes, ") or ignore_index ",
-                                   ignore_index));
+        if (t != ignore_index && (t < 0 || t >= classes))
+            throw_nll_target_out_of_range(t, i, target_shape, classes, ignore_index);
     }
 }
 

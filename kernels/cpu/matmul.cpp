@@ -5,6 +5,7 @@
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/matrix_arg.h"
 #include "runtime/parallel.h"
 
 #if ENGINE_WITH_ONEDNN
@@ -13,21 +14,6 @@
 
 namespace engine {
 namespace {
-
-// A (B, rows, cols) or (rows, cols) operand as batch stride + matrix strides.
-struct MatrixArg {
-    int64_t batch_stride, row_stride, col_stride;
-};
-
-MatrixArg matrix_arg(const Tensor& t) {
-    const int64_t d = t.dim();
-    MatrixArg m{d == 3 ? t.stride(0) : 0, t.stride(d - 2), t.stride(d - 1)};
-    // The stride of a size-1 dim is arbitrary (possibly 0): give it a value that makes the layout plain.
-    if (t.size(d - 1) == 1) m.col_stride = 1;
-    if (t.size(d - 2) == 1) m.row_stride = std::max<int64_t>(1, t.size(d - 1));
-    if (d == 3 && t.size(0) == 1) m.batch_stride = 0;
-    return m;
-}
 
 // Products smaller than this (in multiply-adds) run one matrix per thread across the batch.
 constexpr int64_t kSmallGemm = int64_t{1} << 21;

@@ -1,12 +1,11 @@
-// Optimizer update CPU kernels: torch.optim.SGD and Adam/AdamW single-tensor steps, in place over contiguous
-// parameter, gradient and state buffers. Option branches are template flags and each thread's chunk is a
-// function taking its scalars by value (not through the closure, where float stores could alias them), so the
-// loop bodies are straight-line arithmetic the compiler vectorises.
-#include <algorithm>
-#include <cmath>
+// Optimizer update CPU kernels: torch.optim.SGD and Adam/AdamW single-tensor steps (the formulas of
+// kernels/optim_math.h), in place over contiguous parameter, gradient and state buffers. Option branches are
+// template flags and each thread's chunk is a function taking its scalars by value (not through the closure,
+// where float stores could alias them), so the loop bodies are straight-line arithmetic the compiler vectorises.
 #include <type_traits>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/optim_math.h"
 #include "runtime/parallel.h"
 
 namespace engine {
@@ -21,32 +20,14 @@ void with_flag(bool flag, const F& f) {
     }
 }
 
-enum class SgdMode { Plain, FirstMomentum, Momentum };
-
-template <class T>
-struct SgdScalars {
-    T lr, decay, momentum, keep;  // keep = 1 - dampening
-};
-
 template <class T, SgdMode kMode, bool kDecay, bool kNesterov>
 void sgd_chunk(T* param, const T* grad, T* buf, int64_t lo, int64_t hi, SgdScalars<T> s) {
-    for (int64_t i = lo; i < hi; ++i) {
-        T d = grad[i];
-        if constexpr (kDecay) d = d + s.decay * param[i];
-        if constexpr (kMode == SgdMode::FirstMomentum) {
-            buf[i] = d;  // torch clones the gradient into a fresh buffer on the first step
-        } else if constexpr (kMode == SgdMode::Momentum) {
-            buf[i] = buf[i] * s.momentum + s.keep * d;
-        }
-        if constexpr (kMode != SgdMode::Plain) d = kNesterov ? d + s.momentum * buf[i] : buf[i];
-        param[i] = param[i] - s.lr * d;
-    }
+    for (int64_t i = lo; i < hi; ++i) sgd_update(param, grad, buf, i, s, kMode, kDecay, kNesterov);
 }
 
 template <class T>
 void sgd_run(T* param, const T* grad, T* buf, int64_t n, const SgdParams& p, bool first_step) {
-    const SgdScalars<T> s{static_cast<T>(p.lr), static_cast<T>(p.weight_decay), static_cast<T>(p.momentum),
-                          static_cast<T>(1.0 - p.dampening)};
+    const SgdScalars<T> s = sgd_scalars<T>(p);
     auto run = [&](auto mode) {
         with_flag(p.weight_decay != 0.0, [&](auto decay) {
             with_flag(p.nesterov, [&](auto nesterov) {
@@ -57,61 +38,30 @@ void sgd_run(T* param, const T* grad, T* buf, int64_t n, const SgdParams& p, boo
             });
         });
     };
-    if (p.momentum == 0.0) {
-        run(std::integral_constant<SgdMode, SgdMode::Plain>{});
-    } else if (first_step) {
-        run(std::integral_constant<SgdMode, SgdMode::FirstMomentum>{});
-    } else {
-        run(std::integral_constant<SgdMode, SgdMode::Momentum>{});
+    switch (sgd_mode(p, first_step)) {
+        case SgdMode::Plain: run(std::integral_constant<SgdMode, SgdMode::Plain>{}); break;
+        case SgdMode::FirstMomentum: run(std::integral_constant<SgdMode, SgdMode::FirstMomentum>{}); break;
+        case SgdMode::Momentum: run(std::integral_constant<SgdMode, SgdMode::Momentum>{}); break;
     }
 }
 
-enum class AdamDecay { None, L2, Decoupled };
-
-template <class T>
-struct AdamScalars {
-    T step_size, bias_correction2_sqrt, decay, shrink, w1, beta2, w2, eps;
-};
-
-// kSmallW1: torch.lerp(exp_avg, grad, w) computes exp_avg + w * (grad - exp_avg) when w < 0.5 and
-// grad - (grad - exp_avg) * (1 - w) otherwise.
 template <class T, AdamDecay kDecay, bool kAmsgrad, bool kSmallW1>
 void adam_chunk(T* param, const T* grad, T* m, T* v, T* v_max, int64_t lo, int64_t hi, AdamScalars<T> s) {
     for (int64_t i = lo; i < hi; ++i) {
         T g = grad[i];
         if constexpr (kDecay == AdamDecay::Decoupled) param[i] = param[i] * s.shrink;
         if constexpr (kDecay == AdamDecay::L2) g = g + s.decay * param[i];
-        const T diff = g - m[i];
-        if constexpr (kSmallW1) {
-            m[i] = m[i] + s.w1 * diff;
-        } else {
-            m[i] = g - diff * (T(1) - s.w1);
-        }
-        v[i] = v[i] * s.beta2 + s.w2 * g * g;
-        T second = v[i];
-        if constexpr (kAmsgrad) {
-            const T prev = v_max[i];
-            const bool keep = (prev != prev) | (prev > second);  // torch.maximum propagates NaN
-            v_max[i] = keep ? prev : second;
-            second = v_max[i];
-        }
-        const T denom = std::sqrt(second) / s.bias_correction2_sqrt + s.eps;
-        param[i] = param[i] - s.step_size * (m[i] / denom);
+        const T step = adam_moments(g, m, v, v_max, i, s, kAmsgrad, kSmallW1);
+        param[i] = param[i] - s.step_size * step;
     }
 }
 
 template <class T>
 void adam_run(T* param, const T* grad, T* m, T* v, T* v_max, int64_t n, int64_t step, const AdamParams& p) {
-    // Bias corrections in double, as torch computes them from Python floats.
-    const double bias_correction1 = 1.0 - std::pow(p.beta1, static_cast<double>(step));
-    const double bias_correction2 = 1.0 - std::pow(p.beta2, static_cast<double>(step));
-    const AdamScalars<T> s{static_cast<T>(p.lr / bias_correction1), static_cast<T>(std::sqrt(bias_correction2)),
-                           static_cast<T>(p.weight_decay),          static_cast<T>(1.0 - p.lr * p.weight_decay),
-                           static_cast<T>(1.0 - p.beta1),           static_cast<T>(p.beta2),
-                           static_cast<T>(1.0 - p.beta2),           static_cast<T>(p.eps)};
+    const AdamScalars<T> s = adam_scalars<T>(p, step);
     auto run = [&](auto decay) {
         with_flag(p.amsgrad, [&](auto amsgrad) {
-            with_flag(1.0 - p.beta1 < 0.5, [&](auto small_w1) {
+            with_flag(adam_small_w1(p), [&](auto small_w1) {
                 parallel_for(0, n, kParallelGrain / 4, [&](int64_t lo, int64_t hi) {
                     adam_chunk<T, decltype(decay)::value, decltype(amsgrad)::value, decltype(small_w1)::value>(
                         param, grad, m, v, v_max, lo, hi, s);
@@ -119,12 +69,10 @@ void adam_run(T* param, const T* grad, T* m, T* v, T* v_max, int64_t n, int64_t 
             });
         });
     };
-    if (p.weight_decay == 0.0) {
-        run(std::integral_constant<AdamDecay, AdamDecay::None>{});
-    } else if (p.decoupled_weight_decay) {
-        run(std::integral_constant<AdamDecay, AdamDecay::Decoupled>{});
-    } else {
-        run(std::integral_constant<AdamDecay, AdamDecay::L2>{});
+    switch (adam_decay(p)) {
+        case AdamDecay::None: run(std::integral_constant<AdamDecay, AdamDecay::None>{}); break;
+        case AdamDecay::Decoupled: run(std::integral_constant<AdamDecay, AdamDecay::Decoupled>{}); break;
+        case AdamDecay::L2: run(std::integral_constant<AdamDecay, AdamDecay::L2>{}); break;
     }
 }
 

@@ -2,61 +2,16 @@
 // pooling over (N,C,H,W), with their backward passes. Every (H,W) plane is one independent task.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/dim_view.h"
 #include "kernels/pool_shape.h"
 #include "runtime/parallel.h"
 
 namespace engine {
 namespace {
-
-struct PoolGeometry {
-    int64_t planes, in_h, in_w, out_h, out_w;
-    int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-};
-
-PoolGeometry pool_geometry(const Shape& x_shape, const Pool2dParams& p, bool dilated) {
-    PoolGeometry g;
-    const size_t nd = x_shape.size();
-    g.in_h = x_shape[nd - 2];
-    g.in_w = x_shape[nd - 1];
-    g.planes = 1;
-    for (size_t d = 0; d + 2 < nd; ++d) g.planes *= x_shape[d];
-    g.kernel_h = p.kernel_h;
-    g.kernel_w = p.kernel_w;
-    g.stride_h = pool_stride_h(p);
-    g.stride_w = pool_stride_w(p);
-    g.pad_h = p.pad_h;
-    g.pad_w = p.pad_w;
-    g.dilation_h = dilated ? p.dilation_h : 1;
-    g.dilation_w = dilated ? p.dilation_w : 1;
-    g.out_h = pool_output_size(g.in_h, g.kernel_h, g.pad_h, g.stride_h, g.dilation_h, p.ceil_mode);
-    g.out_w = pool_output_size(g.in_w, g.kernel_w, g.pad_w, g.stride_w, g.dilation_w, p.ceil_mode);
-    return g;
-}
-
-Shape pooled_shape(const Shape& x_shape, int64_t out_h, int64_t out_w) {
-    Shape s = x_shape;
-    s[s.size() - 2] = out_h;
-    s[s.size() - 1] = out_w;
-    return s;
-}
-
-// Max pooling runs on floats and on the integer types PyTorch accepts (not bool).
-template <class F>
-void dispatch_max_pool(DType dtype, const F& f) {
-    switch (dtype) {
-        case DType::Float32: f(float{}); return;
-        case DType::Float64: f(double{}); return;
-        case DType::Int64: f(int64_t{}); return;
-        case DType::Int32: f(int32_t{}); return;
-        case DType::UInt8: f(uint8_t{}); return;
-        default: throw Error(detail::concat("max_pool2d: not implemented for ", dtype_name(dtype)));
-    }
-}
 
 // Valid (in-input) dilated taps of each output position along one axis: [first, end) stepping by dilation,
 // PyTorch's "start at the window origin, skip taps in the left padding" rule.
@@ -68,10 +23,8 @@ std::vector<TapRange> dilated_taps(int64_t out, int64_t in, int64_t kernel, int6
                                    int64_t dilation) {
     std::vector<TapRange> taps(out);
     for (int64_t o = 0; o < out; ++o) {
-        int64_t first = o * stride - pad;
-        const int64_t end = std::min(first + (kernel - 1) * dilation + 1, in);
-        while (first < 0) first += dilation;
-        taps[o] = {first, end};
+        const int64_t start = o * stride - pad;
+        taps[o] = {pool_first_tap(start, dilation), std::min(start + (kernel - 1) * dilation + 1, in)};
     }
     return taps;
 }
@@ -182,8 +135,7 @@ void max_pool_forward_impl(const T* x, T* y, int64_t* indices, const PoolGeometr
     const auto cols = dilated_taps(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w);
     const TapColumns taps = tap_columns(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w);
     const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-    const T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
-                                                          : std::numeric_limits<T>::lowest();
+    const T lowest = max_pool_lowest<T>();
     parallel_for(0, g.planes, grain_for(out_plane * g.kernel_h * g.kernel_w), [&](int64_t lo, int64_t hi) {
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* in = x + plane * in_plane;
@@ -212,28 +164,11 @@ void max_pool_forward_impl(const T* x, T* y, int64_t* indices, const PoolGeometr
     });
 }
 
-// Average-pooling window along one axis: the clipped range [begin, end) and the padded extent PyTorch
-// divides by when count_include_pad is set.
-struct AvgRange {
-    int64_t begin, end, padded;
-};
-
+// The average-pooling window of every output cell along one axis.
 std::vector<AvgRange> avg_ranges(int64_t out, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
     std::vector<AvgRange> ranges(out);
-    for (int64_t o = 0; o < out; ++o) {
-        const int64_t start = o * stride - pad;
-        const int64_t stop = std::min(start + kernel, in + pad);
-        ranges[o] = {std::max<int64_t>(start, 0), std::min(stop, in), stop - start};
-    }
+    for (int64_t o = 0; o < out; ++o) ranges[o] = avg_range(o, in, kernel, stride, pad);
     return ranges;
-}
-
-template <class T>
-using AccOf = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
-
-// Divisor of an average-pooling window along one axis: the padded extent or the in-input extent.
-int64_t avg_divisor(const AvgRange& r, bool count_include_pad) {
-    return count_include_pad ? r.padded : r.end - r.begin;
 }
 
 template <class T>
@@ -243,12 +178,12 @@ void avg_pool_forward_impl(const T* x, T* y, const PoolGeometry& g, bool count_i
     const TapColumns taps = tap_columns(g.out_w, g.in_w, g.kernel_w, g.stride_w, g.pad_w, 1);
     const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
     parallel_for(0, g.planes, grain_for(out_plane * g.kernel_h * g.kernel_w), [&](int64_t lo, int64_t hi) {
-        std::vector<AccOf<T>> acc(g.out_w);
+        std::vector<AvgPoolAcc<T>> acc(g.out_w);
         for (int64_t plane = lo; plane < hi; ++plane) {
             const T* in = x + plane * in_plane;
             for (int64_t oh = 0; oh < g.out_h; ++oh) {
                 const AvgRange r = rows[oh];
-                std::fill(acc.begin(), acc.end(), AccOf<T>(0));
+                std::fill(acc.begin(), acc.end(), AvgPoolAcc<T>(0));
                 with_stride(g.stride_w, [&](auto stride) {
                     constexpr int kStride = decltype(stride)::value;
                     for (int64_t h = r.begin; h < r.end; ++h) {
@@ -262,7 +197,7 @@ void avg_pool_forward_impl(const T* x, T* y, const PoolGeometry& g, bool count_i
                 const int64_t row_divisor = avg_divisor(r, count_include_pad);
                 for (int64_t ow = 0; ow < g.out_w; ++ow) {
                     const AvgRange& c = cols[ow];
-                    const auto divisor = static_cast<AccOf<T>>(row_divisor * avg_divisor(c, count_include_pad));
+                    const auto divisor = static_cast<AvgPoolAcc<T>>(row_divisor * avg_divisor(c, count_include_pad));
                     out[ow] = r.begin >= r.end || c.begin >= c.end ? T(0) : static_cast<T>(acc[ow] / divisor);
                 }
             }
@@ -370,7 +305,7 @@ void adaptive_avg_backward_impl(const T* gy, T* gx, int64_t planes, int64_t in_h
 std::pair<Tensor, Tensor> CpuBackend::max_pool2d_forward(const Tensor& x_in, const Pool2dParams& p) {
     const Tensor x = dense(x_in);
     const PoolGeometry g = pool_geometry(x.shape(), p, /*dilated=*/true);
-    const Shape out_shape = pooled_shape(x.shape(), g.out_h, g.out_w);
+    const Shape out_shape = with_plane_size(x.shape(), g.out_h, g.out_w);
     Tensor y = empty(out_shape, x.dtype(), x.device());
     Tensor indices = empty(out_shape, DType::Int64, x.device());
     dispatch_max_pool(x.dtype(), [&](auto tag) {
@@ -409,13 +344,11 @@ Tensor CpuBackend::max_pool2d_backward(const Tensor& grad_y_in, const Tensor& in
 Tensor CpuBackend::avg_pool2d_forward(const Tensor& x_in, const Pool2dParams& p) {
     const Tensor x = dense(x_in);
     const PoolGeometry g = pool_geometry(x.shape(), p, /*dilated=*/false);
-    Tensor y = empty(pooled_shape(x.shape(), g.out_h, g.out_w), x.dtype(), x.device());
-    switch (x.dtype()) {
-        case DType::Float32: avg_pool_forward_impl(x.data<float>(), y.data<float>(), g, p.count_include_pad); break;
-        case DType::Float64: avg_pool_forward_impl(x.data<double>(), y.data<double>(), g, p.count_include_pad); break;
-        case DType::Int64: avg_pool_forward_impl(x.data<int64_t>(), y.data<int64_t>(), g, p.count_include_pad); break;
-        default: throw Error(detail::concat("avg_pool2d: not implemented for ", dtype_name(x.dtype())));
-    }
+    Tensor y = empty(with_plane_size(x.shape(), g.out_h, g.out_w), x.dtype(), x.device());
+    dispatch_avg_pool(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        avg_pool_forward_impl(x.data<T>(), y.data<T>(), g, p.count_include_pad);
+    });
     return y;
 }
 
@@ -434,7 +367,7 @@ Tensor CpuBackend::adaptive_avg_pool2d_forward(const Tensor& x_in, int64_t out_h
     const size_t nd = x.shape().size();
     const int64_t in_h = x.shape()[nd - 2], in_w = x.shape()[nd - 1];
     const int64_t planes = in_h * in_w == 0 ? 0 : x.numel() / (in_h * in_w);
-    Tensor y = empty(pooled_shape(x.shape(), out_h, out_w), x.dtype(), x.device());
+    Tensor y = empty(with_plane_size(x.shape(), out_h, out_w), x.dtype(), x.device());
     ENGINE_DISPATCH_FLOATING(x.dtype(), "adaptive_avg_pool2d", [&] {
         adaptive_avg_forward_impl(x.data<scalar_t>(), y.data<scalar_t>(), planes, in_h, in_w, out_h, out_w);
     });

@@ -2,16 +2,16 @@
 // Float sums accumulate in double; integer sums give int64 as in PyTorch; max / min propagate NaN.
 #include <cmath>
 #include <limits>
-#include <numeric>
 #include <type_traits>
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/reduce_driver.h"
+#include "kernels/dim_view.h"
+#include "kernels/kernel_elem.h"
+#include "kernels/reduce_math.h"
 
 namespace engine {
 namespace {
-
-// A contiguous alias of t; the detach keeps a copy made here out of the autograd graph.
 
 template <class T, class AccT>
 struct SumOp {
@@ -32,34 +32,14 @@ struct SumPolicy : cpu::FoldPolicy<SumOp<T, AccT>> {
     }
 };
 
-// NaN wins: once the accumulator is NaN no comparison replaces it.
+// Max / min where NaN wins, with the accumulator formulas the CUDA backend uses.
 template <class T, bool IsMax>
 struct ExtremeOp {
     using Acc = T;
-    static T identity() {
-        if constexpr (std::is_floating_point_v<T>) {
-            return IsMax ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
-        } else {
-            return IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
-        }
-    }
-    static T step(T a, T v) {
-        const bool better = IsMax ? v > a : v < a;
-        return (better || v != v) ? v : a;
-    }
+    static T identity() { return extreme_identity<T, IsMax>(); }
+    static T step(T a, T v) { return extreme_step<IsMax>(a, v); }
     static T merge(T a, T b) { return step(a, b); }
 };
-
-std::vector<int64_t> all_dims_if_empty(const std::vector<int64_t>& dims, int64_t ndim) {
-    if (!dims.empty()) return dims;
-    std::vector<int64_t> all(static_cast<size_t>(ndim));
-    std::iota(all.begin(), all.end(), 0);
-    return all;
-}
-
-// Bool is reduced as uint8 (same bytes), which keeps std::vector<bool> out of the accumulators.
-template <class T>
-using Elem = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
 
 template <class Policy, class T, class Out>
 void reduce_into(const Tensor& x, const std::vector<int64_t>& dims, Out* out, double divisor) {
@@ -119,11 +99,8 @@ void arg_extreme_cols(const T* x, int64_t reduce, int64_t stride, int64_t width,
 
 template <bool IsMax, class T>
 void arg_extreme(const Tensor& x, int64_t dim, T* value, int64_t* index) {
-    const Shape& shape = x.shape();
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
-    for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
-    const int64_t reduce = shape.empty() ? 1 : shape[dim];
+    const DimView view = view_around_dim(x.shape(), dim);
+    const int64_t outer = view.outer, reduce = view.size, inner = view.inner;
     const T* data = x.data<T>();
     if (inner == 1) {
         parallel_for(0, outer, grain_for(reduce), [&](int64_t lo, int64_t hi) {
@@ -148,17 +125,13 @@ void arg_extreme(const Tensor& x, int64_t dim, T* value, int64_t* index) {
 
 Tensor CpuBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<int64_t>& dims_in, bool keepdim) {
     const char* name = reduce_op_name(op);
-    const std::vector<int64_t> dims = all_dims_if_empty(dims_in, input.dim());
-    const bool integral = is_integral(input.dtype());
-    const DType out_dtype = op == ReduceOp::Sum && integral ? DType::Int64 : input.dtype();
-    Tensor out = empty(cpu::reduced_shape(input.shape(), dims, keepdim), out_dtype);
+    const ReduceCall call = reduce_call(op, input, dims_in, keepdim);
+    const std::vector<int64_t>& dims = call.dims;
+    Tensor out = empty(call.out_shape, call.out_dtype);
     if (out.numel() == 0) return out;
-    ENGINE_CHECK(!(op == ReduceOp::Mean && integral), name, ": expected a float32 or float64 tensor, got ",
-                 dtype_name(input.dtype()));
+    check_reduce_input(op, input);
     if (input.numel() == 0) {
-        ENGINE_CHECK(op == ReduceOp::Sum || op == ReduceOp::Mean, name, ": cannot reduce input of shape ",
-                     shape_str(input.shape()), " over an empty dim");
-        fill_(out, op == ReduceOp::Sum ? 0.0 : std::numeric_limits<double>::quiet_NaN());
+        fill_(out, empty_reduce_value(op));
         return out;
     }
     const Tensor x = dense(input);
@@ -175,12 +148,12 @@ Tensor CpuBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<in
                 }
                 break;
             case ReduceOp::Max:
-                reduce_into<cpu::FoldPolicy<ExtremeOp<Elem<T>, true>>, Elem<T>>(
-                    x, dims, reinterpret_cast<Elem<T>*>(out.raw_data()), 1.0);
+                reduce_into<cpu::FoldPolicy<ExtremeOp<KernelElem<T>, true>>, KernelElem<T>>(
+                    x, dims, reinterpret_cast<KernelElem<T>*>(out.raw_data()), 1.0);
                 break;
             case ReduceOp::Min:
-                reduce_into<cpu::FoldPolicy<ExtremeOp<Elem<T>, false>>, Elem<T>>(
-                    x, dims, reinterpret_cast<Elem<T>*>(out.raw_data()), 1.0);
+                reduce_into<cpu::FoldPolicy<ExtremeOp<KernelElem<T>, false>>, KernelElem<T>>(
+                    x, dims, reinterpret_cast<KernelElem<T>*>(out.raw_data()), 1.0);
                 break;
         }
     });
@@ -191,7 +164,7 @@ std::pair<Tensor, Tensor> CpuBackend::reduce_with_index(ReduceOp op, const Tenso
     const char* name = reduce_op_name(op);
     ENGINE_CHECK(op == ReduceOp::Max || op == ReduceOp::Min, name, ": reduce_with_index supports max and min only");
     const std::vector<int64_t> dims = input.dim() == 0 ? std::vector<int64_t>{} : std::vector<int64_t>{dim};
-    const Shape out_shape = cpu::reduced_shape(input.shape(), dims, keepdim);
+    const Shape out_shape = reduced_shape(input.shape(), dims, keepdim);
     Tensor values = empty(out_shape, input.dtype());
     Tensor indices = empty(out_shape, DType::Int64);
     if (values.numel() == 0) return {values, indices};

@@ -1,64 +1,16 @@
-// The shared machinery of the CPU reductions: any set of reduced dims of a contiguous tensor becomes a few
-// passes over (outer, reduce, inner) blocks, each reading the previous pass's accumulators, so that no pass
-// copies or transposes the input. A Policy says how one row or one band of columns is reduced.
+// The shared machinery of the CPU reductions: runs the (outer, reduce, inner) passes that kernels/reduce_plan.h
+// plans for any set of reduced dims. A Policy says how one row or one band of columns is reduced.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
+#include "kernels/reduce_plan.h"
 #include "runtime/parallel.h"
 #include "runtime/shape.h"
 
 namespace engine::cpu {
-
-// One pass: a contiguous (outer, reduce, inner) array reduced over its middle dim into (outer, inner).
-struct ReduceBlock {
-    int64_t outer = 1, reduce = 1, inner = 1;
-};
-
-// The passes that reduce `dims` (sorted) of a contiguous tensor of `shape`, innermost run of reduced dims
-// first. Size-1 dims are ignored and adjacent dims of the same kind merge, so (N,C,H,W) over {0,2,3} is two
-// passes: (N*C, H*W, 1) then (1, N, C). No passes means nothing of size > 1 is reduced.
-inline std::vector<ReduceBlock> reduce_blocks(const Shape& shape, const std::vector<int64_t>& dims) {
-    std::vector<std::pair<int64_t, bool>> runs;  // (size, reduced)
-    for (size_t d = 0; d < shape.size(); ++d) {
-        if (shape[d] == 1) continue;
-        const bool reduced = std::binary_search(dims.begin(), dims.end(), static_cast<int64_t>(d));
-        if (!runs.empty() && runs.back().second == reduced) {
-            runs.back().first *= shape[d];
-        } else {
-            runs.emplace_back(shape[d], reduced);
-        }
-    }
-    std::vector<ReduceBlock> blocks;
-    int64_t inner = 1;
-    for (size_t i = runs.size(); i-- > 0;) {
-        if (!runs[i].second) {
-            inner *= runs[i].first;
-            continue;
-        }
-        int64_t outer = 1;
-        for (size_t j = 0; j < i; ++j) outer *= runs[j].first;
-        blocks.push_back({outer, runs[i].first, inner});
-    }
-    return blocks;
-}
-
-// Shape of the result of reducing `dims` (sorted) of `shape`.
-inline Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool keepdim) {
-    Shape out;
-    for (size_t d = 0; d < shape.size(); ++d) {
-        const bool reduced = std::binary_search(dims.begin(), dims.end(), static_cast<int64_t>(d));
-        if (!reduced) {
-            out.push_back(shape[d]);
-        } else if (keepdim) {
-            out.push_back(1);
-        }
-    }
-    return out;
-}
 
 // Columns are reduced in bands this wide so the accumulators stay in registers / L1.
 constexpr int64_t kReduceBand = 256;

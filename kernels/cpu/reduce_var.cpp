@@ -1,18 +1,13 @@
 // CPU variance over any set of dims: two passes (mean, then squared deviations) in double within each row or
 // column band, and Chan's pairwise formula to merge partial results across passes and chunks.
-#include <algorithm>
 #include <limits>
-#include <numeric>
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/reduce_driver.h"
+#include "kernels/reduce_math.h"
 
 namespace engine {
 namespace {
-
-struct VarAcc {
-    double n = 0, mean = 0, m2 = 0;  // count, mean and sum of squared deviations
-};
 
 template <class T>
 struct VarPolicy {
@@ -60,23 +55,14 @@ struct VarPolicy {
         for (int64_t b = 0; b < width; ++b) out[b] = {static_cast<double>(reduce), mean[b], m2[b]};
     }
 
-    static Acc merge(const Acc& a, const Acc& b) {
-        if (a.n == 0) return b;
-        if (b.n == 0) return a;
-        const double n = a.n + b.n, delta = b.mean - a.mean;
-        return {n, a.mean + delta * (b.n / n), a.m2 + b.m2 + delta * delta * (a.n * b.n / n)};
-    }
+    static Acc merge(const Acc& a, const Acc& b) { return var_merge(a, b); }
 };
 
 }  // namespace
 
 Tensor CpuBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in, double correction, bool keepdim) {
-    std::vector<int64_t> dims = dims_in;
-    if (dims.empty()) {
-        dims.resize(static_cast<size_t>(input.dim()));
-        std::iota(dims.begin(), dims.end(), 0);
-    }
-    Tensor out = empty(cpu::reduced_shape(input.shape(), dims, keepdim), input.dtype());
+    const std::vector<int64_t> dims = reduce_dims_or_all(dims_in, input.dim());
+    Tensor out = empty(reduced_shape(input.shape(), dims, keepdim), input.dtype());
     if (out.numel() == 0) return out;
     if (input.numel() == 0) {
         fill_(out, std::numeric_limits<double>::quiet_NaN());
@@ -90,10 +76,7 @@ Tensor CpuBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in,
                 return VarAcc{1.0, static_cast<double>(v), 0.0};
             });
         T* o = out.data<T>();
-        for (size_t i = 0; i < acc.size(); ++i) {
-            // PyTorch clamps the degrees of freedom at 0, giving inf (or nan for 0/0).
-            o[i] = static_cast<T>(acc[i].m2 / std::max(0.0, acc[i].n - correction));
-        }
+        for (size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(var_value(acc[i], correction));
     });
     return out;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/pad_shape.h"
 #include "runtime/parallel.h"
 
 namespace engine {
@@ -30,12 +31,6 @@ PadRegion pad_region(const Shape& x_shape, const std::vector<int64_t>& pads) {
     return r;
 }
 
-Shape padded_shape(const Shape& x_shape, const std::vector<int64_t>& pads) {
-    Shape out = x_shape;
-    for (size_t i = 0; 2 * i < pads.size(); ++i) out[out.size() - 1 - i] += pads[2 * i] + pads[2 * i + 1];
-    return out;
-}
-
 // A view of `t` restricted to the box [at, at + size).
 Tensor box(const Tensor& t, const std::vector<int64_t>& at, const Shape& size) {
     int64_t offset = t.offset();
@@ -44,34 +39,18 @@ Tensor box(const Tensor& t, const std::vector<int64_t>& at, const Shape& size) {
 }
 
 // Reflect / replicate as a (planes, H, W) problem: which input row / column feeds each output one.
-struct PadMaps {
-    int64_t planes = 1, in_h = 1, in_w = 1, out_h = 1, out_w = 1;
+struct PadMaps : PadPlanes {
+    explicit PadMaps(const PadPlanes& p) : PadPlanes(p) {}
     std::vector<int64_t> rows, cols;
-    int64_t left = 0, copy_begin = 0, copy_end = 0;  // output columns [copy_begin, copy_end) read column - left
+    int64_t copy_begin = 0, copy_end = 0;  // output columns [copy_begin, copy_end) read column - left
 };
 
-int64_t source_index(int64_t i, int64_t n, PadMode mode) {
-    if (mode == PadMode::Replicate) return std::min(std::max<int64_t>(i, 0), n - 1);
-    if (i < 0) i = -i;
-    if (i >= n) i = 2 * (n - 1) - i;
-    return i;
-}
-
 PadMaps pad_maps(const Shape& x_shape, const std::vector<int64_t>& pads, PadMode mode) {
-    PadMaps m;
-    const size_t nd = x_shape.size();
-    const bool two_d = pads.size() == 4;
-    m.in_w = x_shape[nd - 1];
-    m.in_h = two_d ? x_shape[nd - 2] : 1;
-    for (size_t d = 0; d < nd - (two_d ? 2 : 1); ++d) m.planes *= x_shape[d];
-    const int64_t left = pads[0], top = two_d ? pads[2] : 0;
-    m.out_w = m.in_w + pads[0] + pads[1];
-    m.out_h = two_d ? m.in_h + pads[2] + pads[3] : 1;
-    for (int64_t o = 0; o < m.out_w; ++o) m.cols.push_back(source_index(o - left, m.in_w, mode));
-    m.left = left;
-    m.copy_begin = std::min(m.out_w, std::max<int64_t>(0, left));
-    m.copy_end = std::max(m.copy_begin, std::min(m.out_w, m.in_w + left));
-    for (int64_t o = 0; o < m.out_h; ++o) m.rows.push_back(source_index(o - top, m.in_h, mode));
+    PadMaps m(pad_planes(x_shape, pads, mode));
+    for (int64_t o = 0; o < m.out_w; ++o) m.cols.push_back(pad_source(o - m.left, m.in_w, m.reflect));
+    m.copy_begin = std::min(m.out_w, std::max<int64_t>(0, m.left));
+    m.copy_end = std::max(m.copy_begin, std::min(m.out_w, m.in_w + m.left));
+    for (int64_t o = 0; o < m.out_h; ++o) m.rows.push_back(pad_source(o - m.top, m.in_h, m.reflect));
     return m;
 }
 

@@ -6,26 +6,13 @@
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/softmax_math.h"
+#include "kernels/dim_view.h"
 #include "runtime/parallel.h"
 
 namespace engine {
 namespace {
 
 constexpr int64_t kBand = 256;  // columns per work item when inner > 1
-
-struct Layout {
-    int64_t outer = 1, classes = 1, inner = 1;
-};
-
-Layout layout_of(const Shape& shape, int64_t dim) {
-    Layout l;
-    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-        if (d < dim) l.outer *= shape[d];
-        if (d == dim) l.classes = shape[d];
-        if (d > dim) l.inner *= shape[d];
-    }
-    return l;
-}
 
 // The row functions use `omp simd` reductions: they let the compiler reorder the max / sum across vector lanes
 // (NaN still propagates: exp(NaN - m) makes the sum NaN whatever m is).
@@ -143,20 +130,20 @@ void softmax_backward_cols(const T* y, const T* g, T* gx, int64_t classes, int64
 
 // Calls row(offset, n) for each (outer) row, or cols(offset, width) for each band of columns, in parallel.
 template <class Row, class Cols>
-void for_each_slice(const Layout& l, const Row& row, const Cols& cols) {
+void for_each_slice(const DimView& l, const Row& row, const Cols& cols) {
     if (l.inner == 1) {
-        parallel_for(0, l.outer, grain_for(l.classes),
+        parallel_for(0, l.outer, grain_for(l.size),
                      [&](int64_t lo, int64_t hi) {
-                         for (int64_t o = lo; o < hi; ++o) row(o * l.classes, l.classes);
+                         for (int64_t o = lo; o < hi; ++o) row(o * l.size, l.size);
                      });
         return;
     }
     const int64_t bands = (l.inner + kBand - 1) / kBand;
-    const int64_t work = std::max<int64_t>(1, l.classes * std::min(l.inner, kBand));
+    const int64_t work = std::max<int64_t>(1, l.size * std::min(l.inner, kBand));
     parallel_for(0, l.outer * bands, grain_for(work), [&](int64_t lo, int64_t hi) {
         for (int64_t w = lo; w < hi; ++w) {
             const int64_t o = w / bands, b0 = (w % bands) * kBand;
-            cols(o * l.classes * l.inner + b0, std::min(kBand, l.inner - b0));
+            cols(o * l.size * l.inner + b0, std::min(kBand, l.inner - b0));
         }
     });
 }
@@ -167,7 +154,7 @@ Tensor CpuBackend::softmax(const Tensor& input, int64_t dim, bool log) {
     const Tensor x = dense(input);
     Tensor y = empty(x.shape(), x.dtype());
     if (x.numel() == 0) return y;
-    const Layout l = layout_of(x.shape(), dim);
+    const DimView l = view_around_dim(x.shape(), dim);
     ENGINE_DISPATCH_FLOATING(x.dtype(), log ? "log_softmax" : "softmax", [&] {
         using T = scalar_t;
         const T* xp = x.data<T>();
@@ -176,7 +163,7 @@ Tensor CpuBackend::softmax(const Tensor& input, int64_t dim, bool log) {
             constexpr bool Log = decltype(log_tag)::value;
             for_each_slice(
                 l, [&](int64_t at, int64_t n) { softmax_row<Log>(xp + at, yp + at, n); },
-                [&](int64_t at, int64_t width) { softmax_cols<Log>(xp + at, yp + at, l.classes, l.inner, width); });
+                [&](int64_t at, int64_t width) { softmax_cols<Log>(xp + at, yp + at, l.size, l.inner, width); });
         };
         if (log) {
             run(std::true_type{});
@@ -191,7 +178,7 @@ Tensor CpuBackend::softmax_backward(const Tensor& y_in, const Tensor& grad_in, i
     const Tensor y = dense(y_in), g = dense(grad_in);
     Tensor gx = empty(y.shape(), y.dtype());
     if (y.numel() == 0) return gx;
-    const Layout l = layout_of(y.shape(), dim);
+    const DimView l = view_around_dim(y.shape(), dim);
     ENGINE_DISPATCH_FLOATING(y.dtype(), log ? "log_softmax_backward" : "softmax_backward", [&] {
         using T = scalar_t;
         const T* yp = y.data<T>();
@@ -202,7 +189,7 @@ Tensor CpuBackend::softmax_backward(const Tensor& y_in, const Tensor& grad_in, i
             for_each_slice(
                 l, [&](int64_t at, int64_t n) { softmax_backward_row<Log>(yp + at, gp + at, op + at, n); },
                 [&](int64_t at, int64_t width) {
-                    softmax_backward_cols<Log>(yp + at, gp + at, op + at, l.classes, l.inner, width);
+                    softmax_backward_cols<Log>(yp + at, gp + at, op + at, l.size, l.inner, width);
                 });
         };
         if (log) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/batch_norm_math.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/elementwise.cuh"
 
@@ -20,19 +21,6 @@ using cuda_kernels::grid_stride;
 constexpr int kWarp = 32;
 constexpr int kMaxReduceThreads = 512;
 constexpr int64_t kMaxChannelBlocks = 65535;  // channels beyond this loop inside the blocks
-
-struct BnLayout {
-    int64_t n, c, inner;
-    __host__ __device__ int64_t count() const { return n * inner; }  // values per channel
-    // Element offset of the e-th value (in (n, inner) order) of channel ch.
-    __host__ __device__ int64_t at(int64_t ch, int64_t e) const { return ((e / inner) * c + ch) * inner + e % inner; }
-};
-
-BnLayout bn_layout(const Shape& shape) {
-    BnLayout l{shape[0], shape[1], 1};
-    for (size_t d = 2; d < shape.size(); ++d) l.inner *= shape[d];
-    return l;
-}
 
 // A per-channel vector that may be a strided view or absent (data == nullptr).
 template <class T>
@@ -123,14 +111,14 @@ __global__ void batch_stats_kernel(const T* x, BnLayout l, double eps, double mo
         }
         const double var = block_sum(sq) / n;
         if (threadIdx.x == 0) {
-            store_stats(out, ch, mean, 1.0 / sqrt(var + eps), weight, bias);
+            store_stats(out, ch, mean, bn_invstd(var, eps), weight, bias);
             if (running_mean.data) {
                 T& r = running_mean[ch];
-                r = static_cast<T>(momentum * mean + (1.0 - momentum) * static_cast<double>(r));
+                r = static_cast<T>(bn_running_update(static_cast<double>(r), mean, momentum));
             }
             if (running_var.data) {
                 T& r = running_var[ch];
-                r = static_cast<T>(momentum * (var * n / (n - 1.0)) + (1.0 - momentum) * static_cast<double>(r));
+                r = static_cast<T>(bn_running_update(static_cast<double>(r), bn_unbiased_var(var, n), momentum));
             }
         }
     }
@@ -142,7 +130,7 @@ __global__ void running_stats_kernel(int64_t channels, double eps, ChannelVec<co
                                      ChannelVec<const T> bias, ChannelStats<T> out) {
     for (int64_t ch = global_thread(); ch < channels; ch += grid_stride()) {
         const double var = static_cast<double>(running_var[ch]);
-        store_stats(out, ch, static_cast<double>(running_mean[ch]), 1.0 / sqrt(var + eps), weight, bias);
+        store_stats(out, ch, static_cast<double>(running_mean[ch]), bn_invstd(var, eps), weight, bias);
     }
 }
 
@@ -182,11 +170,11 @@ __global__ void backward_reduce_kernel(const T* grad_y, const T* x, BnLayout l, 
         const double sum_g = block_sum(s), dot = block_sum(d);
         if (threadIdx.x == 0) {
             const double invstd = static_cast<double>(save_invstd[ch]);
-            const double scale = invstd * weight.value_or(ch, 1.0);
-            const bool batch_terms = training && count > 0;
-            coef.a[ch] = static_cast<T>(scale);
-            coef.b[ch] = batch_terms ? static_cast<T>(-sum_g / n * scale) : T(0);
-            coef.c[ch] = batch_terms ? static_cast<T>(-dot * invstd * invstd / n * scale) : T(0);
+            const BnGradCoefficients k =
+                bn_grad_coefficients(sum_g, dot, invstd, weight.value_or(ch, 1.0), n, training && count > 0);
+            coef.a[ch] = static_cast<T>(k.a);
+            coef.b[ch] = static_cast<T>(k.b);
+            coef.c[ch] = static_cast<T>(k.c);
             grad_weight[ch] = static_cast<T>(dot * invstd);
             grad_bias[ch] = static_cast<T>(sum_g);
         }

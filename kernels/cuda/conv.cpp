@@ -8,20 +8,6 @@
 #include "runtime/cuda_check.h"
 
 namespace engine {
-namespace cuda_conv {
-
-ConvShape conv_shape(const Shape& x_shape, const Shape& w_shape, int64_t oh, int64_t ow, const Conv2dParams& p) {
-    return ConvShape{x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[2], w_shape[3], oh, ow, p};
-}
-
-std::string ConvShape::str() const {
-    return detail::concat("x ", shape_str({n, c, h, w}), ", w ", shape_str({o, group_in(), kh, kw}), ", y ",
-                          shape_str({n, o, oh, ow}), ", stride ", p.stride_h, "x", p.stride_w, ", padding ", p.pad_h,
-                          "x", p.pad_w, ", dilation ", p.dilation_h, "x", p.dilation_w, ", groups ", p.groups);
-}
-
-}  // namespace cuda_conv
-
 namespace {
 
 int64_t conv_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {

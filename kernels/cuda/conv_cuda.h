@@ -3,25 +3,15 @@
 // Inputs are contiguous and on the device; outputs are preallocated contiguous tensors of the right shape.
 #pragma once
 
+#include "kernels/conv_shape.h"
 #include "kernels/params.h"
 #include "runtime/tensor.h"
 
 namespace engine::cuda_conv {
 
-// Input (n, c, h, w), weight (o, c / groups, kh, kw), output (n, o, oh, ow). The input may be larger than the
-// output needs (transposed convolution's output_padding): input pixels no output reaches get zero gradient.
-struct ConvShape {
-    int64_t n, c, h, w;
-    int64_t o, kh, kw;
-    int64_t oh, ow;
-    Conv2dParams p;
-
-    int64_t group_in() const { return c / p.groups; }
-    int64_t group_out() const { return o / p.groups; }
-    std::string str() const;  // "x [2, 3, 9, 9], w [4, 3, 3, 3], y [2, 4, 9, 9], stride 1x1, ..." for errors
-};
-
-ConvShape conv_shape(const Shape& x_shape, const Shape& w_shape, int64_t oh, int64_t ow, const Conv2dParams& p);
+// Sizes of one convolution (kernels/conv_shape.h).
+using ::engine::ConvShape;
+using ::engine::conv_shape;
 
 void conv2d_forward_own(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, const ConvShape& s,
                         int device);

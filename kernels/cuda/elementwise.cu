@@ -4,29 +4,32 @@
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/elementwise.cuh"
-#include "kernels/cuda/elementwise_math.cuh"
+#include "kernels/scalar_math.h"
 
 namespace engine {
 namespace {
 
 using cuda_kernels::map;
 
+// The device's integer pow (see scalar_math.h): its double pow is not exact on integers.
+constexpr scalar::IntegerPow kIntegerPow = scalar::IntegerPow::BySquaring;
+
 template <class T>
 struct UnaryFn {
     UnaryOp op;
-    __device__ T operator()(T x) const { return cuda_kernels::unary_value<T>(op, x); }
+    __device__ T operator()(T x) const { return scalar::unary_value<T>(op, x); }
 };
 
 template <class T>
 struct UnaryGradFn {
     UnaryOp op;
-    __device__ T operator()(T x, T y, T g) const { return cuda_kernels::unary_grad<T>(op, x, y, g); }
+    __device__ T operator()(T x, T y, T g) const { return scalar::unary_grad<T>(op, x, y, g); }
 };
 
 template <class T>
 struct BinaryFn {
     BinaryOp op;
-    __device__ T operator()(T a, T b) const { return cuda_kernels::binary_value<T>(op, a, b); }
+    __device__ T operator()(T a, T b) const { return scalar::binary_value<kIntegerPow, T>(op, a, b); }
 };
 
 template <class T, bool ScalarFirst>
@@ -34,14 +37,15 @@ struct BinaryScalarFn {
     BinaryOp op;
     T s;
     __device__ T operator()(T a) const {
-        return ScalarFirst ? cuda_kernels::binary_value<T>(op, s, a) : cuda_kernels::binary_value<T>(op, a, s);
+        return ScalarFirst ? scalar::binary_value<kIntegerPow, T>(op, s, a)
+                           : scalar::binary_value<kIntegerPow, T>(op, a, s);
     }
 };
 
 template <class T>
 struct CompareFn {
     CompareOp op;
-    __device__ bool operator()(T a, T b) const { return cuda_kernels::compare_value<T>(op, a, b); }
+    __device__ bool operator()(T a, T b) const { return scalar::compare_value<T>(op, a, b); }
 };
 
 // Compares in double so that e.g. an int tensor against 0.5 behaves as in PyTorch (and as the CPU backend).
@@ -49,7 +53,7 @@ template <class T>
 struct CompareScalarFn {
     CompareOp op;
     double s;
-    __device__ bool operator()(T a) const { return cuda_kernels::compare_value<double>(op, static_cast<double>(a), s); }
+    __device__ bool operator()(T a) const { return scalar::compare_value<double>(op, static_cast<double>(a), s); }
 };
 
 template <class T>

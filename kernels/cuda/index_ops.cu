@@ -11,6 +11,9 @@
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/dim_view.h"
+#include "kernels/index_dims.h"
+#include "kernels/kernel_elem.h"
 
 namespace engine {
 namespace {
@@ -21,22 +24,8 @@ using cuda_kernels::grid_stride;
 using cuda_kernels::StridedIndexer;
 using cuda_kernels::TensorInfo;
 
-// Bool is moved as uint8 (same bytes) so that scatter_add's += stays well defined, as on the CPU.
-template <class T>
-using Elem = std::conditional_t<std::is_same<T, bool>::value, uint8_t, T>;
-
 // Below this many independent output columns, index_add of floats spreads the index over threads (atomicAdd).
 constexpr int64_t kSerialIndexAddColumns = int64_t{1} << 16;
-
-int64_t dim_size(const Tensor& t, int64_t dim) { return t.dim() == 0 ? 1 : t.shape()[dim]; }
-int64_t dim_stride(const Tensor& t, int64_t dim) { return t.dim() == 0 ? 0 : t.strides()[dim]; }
-
-// t's strides with the one at `dim` zeroed (that operand is addressed through the index values).
-Strides strides_without(const Tensor& t, int64_t dim) {
-    Strides s = t.strides();
-    if (!s.empty()) s[dim] = 0;
-    return s;
-}
 
 template <class I>
 __device__ inline bool in_range(I v, int64_t size) {
@@ -70,8 +59,7 @@ public:
         const int64_t bad = first_bad_.item<int64_t>();
         if (bad < 0) return;
         const int64_t value = index_.reshape({-1}).narrow(0, bad, 1).item<int64_t>();
-        throw Error(detail::concat(op_, ": index ", value, " out of range for dim ", dim_, " of size ", size_,
-                                   " (at index position ", shape_str(unravel_index(bad, index_.shape())), ")"));
+        throw_index_out_of_range(op_, value, dim_, size_, bad, index_.shape());
     }
 
 private:
@@ -148,24 +136,10 @@ __global__ void index_add_atomic_kernel(T* out, const I* index, const T* src, in
     }
 }
 
-// (outer, inner) around dim.
-struct Slabs {
-    int64_t outer = 1, inner = 1;
-};
-
-Slabs slabs(const Shape& shape, int64_t dim) {
-    Slabs s;
-    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-        if (d < dim) s.outer *= shape[d];
-        if (d > dim) s.inner *= shape[d];
-    }
-    return s;
-}
-
 // out (a contiguous copy of self) receives src (or `value` when src is null) at index along dim.
 template <class T, class I>
 void scatter_into(int device, Tensor& out, int64_t dim, const Tensor& index, const Tensor* src, T value, bool add) {
-    const int64_t size = dim_size(out, dim);
+    const int64_t size = indexed_dim_size(out, dim);
     const IndexCheck<I> check(device, "scatter", index, dim, size);
     if (index.numel() > 0) {
         Shape line_shape = index.shape();
@@ -173,11 +147,11 @@ void scatter_into(int device, Tensor& out, int64_t dim, const Tensor& index, con
         const Strides src_strides = src ? src->strides() : Strides(index.shape().size(), 0);
         ScatterLines s;
         s.lines = shape_numel(line_shape);
-        s.len = dim_size(index, dim);
+        s.len = indexed_dim_size(index, dim);
         s.start = cuda_kernels::make_indexer<3>(
             cuda_kernels::collapse<3>(line_shape, {out.strides(), index.strides(), src_strides}));
-        s.out_step = dim_stride(out, dim);
-        s.index_step = dim_stride(index, dim);
+        s.out_step = indexed_dim_stride(out, dim);
+        s.index_step = indexed_dim_stride(index, dim);
         s.src_step = src && src->dim() > 0 ? src_strides[dim] : 0;
         cuda::launch("scatter", index.shape(), config_1d(device, s.lines), scatter_kernel<T, I>,
                      static_cast<T*>(out.raw_data()), index.data<I>(),
@@ -188,7 +162,7 @@ void scatter_into(int device, Tensor& out, int64_t dim, const Tensor& index, con
 
 // out (a contiguous copy of self) += src's slices at index along dim, viewed as (outer, size | count, inner).
 template <class T, class I>
-void index_add_into(int device, Tensor& out, const Tensor& index, const Tensor& src, const Slabs& s, int64_t size) {
+void index_add_into(int device, Tensor& out, const Tensor& index, const Tensor& src, const DimView& s, int64_t size) {
     const int64_t columns = s.outer * s.inner, count = index.numel();
     if (columns == 0 || count == 0) return;
     T* o = static_cast<T*>(out.raw_data());
@@ -211,16 +185,16 @@ Tensor CudaBackend::gather(const Tensor& x, int64_t dim, const Tensor& index_in)
     Tensor out = empty(index.shape(), x.dtype(), x.device());
     cuda_kernels::set_device(device_index_, "gather");
     ENGINE_DISPATCH_ALL(x.dtype(), "gather", [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "gather", [&] {
-            const int64_t size = dim_size(x, dim);
+            const int64_t size = indexed_dim_size(x, dim);
             const IndexCheck<index_t> check(device_index_, "gather", index, dim, size);
             if (index.numel() > 0) {
                 const TensorInfo x_info = cuda_kernels::make_indexer<1>(
-                    cuda_kernels::collapse<1>(index.shape(), std::array<Strides, 1>{strides_without(x, dim)}));
+                    cuda_kernels::collapse<1>(index.shape(), std::array<Strides, 1>{strides_without_dim(x, dim)}));
                 cuda::launch("gather", index.shape(), config_1d(device_index_, index.numel()),
                              gather_kernel<T, index_t>, static_cast<const T*>(x.raw_data()), index.data<index_t>(),
-                             static_cast<T*>(out.raw_data()), index.numel(), x_info, dim_stride(x, dim), size);
+                             static_cast<T*>(out.raw_data()), index.numel(), x_info, indexed_dim_stride(x, dim), size);
             }
             check.finish();
         });
@@ -235,7 +209,7 @@ Tensor CudaBackend::scatter(const Tensor& self, int64_t dim, const Tensor& index
     copy_(out, self);
     cuda_kernels::set_device(device_index_, "scatter");
     ENGINE_DISPATCH_ALL(self.dtype(), "scatter", [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "scatter", [&] {
             scatter_into<T, index_t>(device_index_, out, dim, index, &src, T(0), reduce == ScatterReduce::Add);
         });
@@ -249,7 +223,7 @@ Tensor CudaBackend::scatter_value(const Tensor& self, int64_t dim, const Tensor&
     copy_(out, self);
     cuda_kernels::set_device(device_index_, "scatter");
     ENGINE_DISPATCH_ALL(self.dtype(), "scatter", [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         const T v = static_cast<T>(static_cast<scalar_t>(value));
         ENGINE_DISPATCH_INDEX(index.dtype(), "scatter",
                               [&] { scatter_into<T, index_t>(device_index_, out, dim, index, nullptr, v, false); });
@@ -259,22 +233,22 @@ Tensor CudaBackend::scatter_value(const Tensor& self, int64_t dim, const Tensor&
 
 Tensor CudaBackend::index_select(const Tensor& x, int64_t dim, const Tensor& index_in) {
     const Tensor index = dense(index_in);
-    const int64_t size = dim_size(x, dim), count = index.numel();
+    const int64_t size = indexed_dim_size(x, dim), count = index.numel();
     Shape out_shape = x.shape();
     if (!out_shape.empty()) out_shape[dim] = count;
     Tensor out = empty(out_shape, x.dtype(), x.device());
     cuda_kernels::set_device(device_index_, "index_select");
     ENGINE_DISPATCH_ALL(x.dtype(), "index_select", [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "index_select", [&] {
             const IndexCheck<index_t> check(device_index_, "index_select", index, dim, size);
             if (out.numel() > 0) {
                 const TensorInfo x_info = cuda_kernels::make_indexer<1>(
-                    cuda_kernels::collapse<1>(out_shape, std::array<Strides, 1>{strides_without(x, dim)}));
+                    cuda_kernels::collapse<1>(out_shape, std::array<Strides, 1>{strides_without_dim(x, dim)}));
                 cuda::launch("index_select", x.shape(), config_1d(device_index_, out.numel()),
                              index_select_kernel<T, index_t>, static_cast<const T*>(x.raw_data()),
                              index.data<index_t>(), static_cast<T*>(out.raw_data()), out.numel(), x_info,
-                             dim_stride(x, dim), count, slabs(out_shape, dim).inner, size);
+                             indexed_dim_stride(x, dim), count, view_around_dim(out_shape, dim).inner, size);
             }
             check.finish();
         });
@@ -286,13 +260,13 @@ Tensor CudaBackend::index_add(const Tensor& self, int64_t dim, const Tensor& ind
     const Tensor index = dense(index_in), src = dense(src_in);
     Tensor out = empty(self.shape(), self.dtype(), self.device());
     copy_(out, self);
-    const int64_t size = dim_size(out, dim);
+    const int64_t size = indexed_dim_size(out, dim);
     cuda_kernels::set_device(device_index_, "index_add");
     ENGINE_DISPATCH_ALL(self.dtype(), "index_add", [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "index_add", [&] {
             const IndexCheck<index_t> check(device_index_, "index_add", index, dim, size);
-            index_add_into<T, index_t>(device_index_, out, index, src, slabs(out.shape(), dim), size);
+            index_add_into<T, index_t>(device_index_, out, index, src, view_around_dim(out.shape(), dim), size);
             check.finish();
         });
     });

@@ -1,7 +1,7 @@
 // Resampling CUDA kernels for (N,C,H,W): nearest and bilinear interpolation and their backward passes, with the
-// CPU backend's coordinate rules (PyTorch's float32 nearest mapping, linear taps in the tensor's precision)
-// evaluated per output element on the device. Nearest backward gathers (each input sums the run of outputs
-// that copied it, found by binary search); bilinear backward scatters with atomicAdd.
+// CPU backend's coordinate rules (kernels/interp_coords.h: PyTorch's float32 nearest mapping, linear taps in
+// the tensor's precision) evaluated per output element on the device. Nearest backward gathers (each input
+// sums the run of outputs that copied it, found by binary search); bilinear backward scatters with atomicAdd.
 #include "runtime/cuda_api.h"
 
 #include <algorithm>
@@ -9,6 +9,8 @@
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/dim_view.h"
+#include "kernels/interp_coords.h"
 
 namespace engine {
 namespace {
@@ -16,49 +18,6 @@ namespace {
 using cuda_kernels::config_1d;
 using cuda_kernels::global_thread;
 using cuda_kernels::grid_stride;
-
-struct PlaneGeometry {
-    int64_t planes, in_h, in_w, out_h, out_w;
-};
-
-PlaneGeometry plane_geometry(const Shape& x_shape, int64_t out_h, int64_t out_w) {
-    const size_t nd = x_shape.size();
-    PlaneGeometry g{1, x_shape[nd - 2], x_shape[nd - 1], out_h, out_w};
-    for (size_t d = 0; d + 2 < nd; ++d) g.planes *= x_shape[d];
-    return g;
-}
-
-// PyTorch's coordinate scales, computed on the host exactly as the CPU backend does: nearest uses float32,
-// linear the tensor's precision; 1/scale_factor when the user gave one, else in/out (or (in-1)/(out-1) with
-// align_corners).
-struct AxisMap {
-    int64_t in, out;
-    float nearest_scale;
-    double linear_scale;  // a float32 value for float32 tensors
-    bool align_corners;
-};
-
-template <class T>
-AxisMap axis_map(int64_t in, int64_t out, bool align_corners, double user_scale) {
-    AxisMap m{in, out, 0.0f, 0.0, align_corners};
-    m.nearest_scale =
-        user_scale > 0 ? static_cast<float>(1.0 / user_scale) : static_cast<float>(in) / static_cast<float>(out);
-    T scale;
-    if (align_corners) {
-        scale = out > 1 ? static_cast<T>(in - 1) / static_cast<T>(out - 1) : T(0);
-    } else {
-        scale = user_scale > 0 ? static_cast<T>(1.0 / user_scale) : static_cast<T>(in) / static_cast<T>(out);
-    }
-    m.linear_scale = static_cast<double>(scale);
-    return m;
-}
-
-// PyTorch's nearest_idx: exact for equal or doubled sizes, else floor(o * scale) in float32, clamped.
-__device__ inline int64_t nearest_source(int64_t o, const AxisMap& m) {
-    if (m.out == m.in) return o;
-    if (m.out == 2 * m.in) return o >> 1;
-    return std::min(static_cast<int64_t>(floorf(static_cast<float>(o) * m.nearest_scale)), m.in - 1);
-}
 
 // The outputs [first, end) that read input index i: nearest_source is non-decreasing in o, so two binary
 // searches find them.
@@ -73,34 +32,6 @@ __device__ inline int64_t first_output_at_or_after(int64_t i, const AxisMap& m) 
         }
     }
     return lo;
-}
-
-__device__ inline float floor_of(float v) { return floorf(v); }
-__device__ inline double floor_of(double v) { return floor(v); }
-
-// Two source taps and their weights for one output coordinate: PyTorch's area_pixel_compute_source_index and
-// guard_index_and_lambda in the tensor's precision T.
-template <class T>
-struct LinearTap {
-    int64_t i0, i1;
-    T w0, w1;
-};
-
-template <class T>
-__device__ inline LinearTap<T> linear_tap(int64_t o, const AxisMap& m) {
-    if (m.out == m.in) return {o, o, T(1), T(0)};
-    const T scale = static_cast<T>(m.linear_scale);
-    T src;
-    if (m.align_corners) {
-        src = scale * static_cast<T>(o);
-    } else {
-        src = scale * (static_cast<T>(o) + T(0.5)) - T(0.5);
-        if (src < T(0)) src = T(0);
-    }
-    const int64_t i0 = std::min(static_cast<int64_t>(floor_of(src)), m.in - 1);
-    T lambda = src - static_cast<T>(i0);
-    lambda = lambda < T(0) ? T(0) : (lambda > T(1) ? T(1) : lambda);
-    return {i0, i0 < m.in - 1 ? i0 + 1 : i0, T(1) - lambda, lambda};
 }
 
 template <class T>
@@ -163,10 +94,7 @@ __global__ void bilinear_backward_kernel(const T* gy, T* gx, PlaneGeometry g, Ax
 Tensor CudaBackend::interpolate_forward(const Tensor& x_in, int64_t out_h, int64_t out_w, const InterpParams& p) {
     const Tensor x = dense(x_in);
     const PlaneGeometry g = plane_geometry(x.shape(), out_h, out_w);
-    Shape out_shape = x.shape();
-    out_shape[out_shape.size() - 2] = out_h;
-    out_shape[out_shape.size() - 1] = out_w;
-    Tensor y = empty(out_shape, x.dtype(), x.device());
+    Tensor y = empty(with_plane_size(x.shape(), out_h, out_w), x.dtype(), x.device());
     if (y.numel() == 0) return y;
     cuda_kernels::set_device(device_index_, "interpolate");
     ENGINE_DISPATCH_FLOATING(x.dtype(), "interpolate", [&] {

@@ -8,8 +8,9 @@
 #include <limits>
 
 #include "kernels/cuda/cuda_backend.h"
-#include "kernels/cuda/elementwise_math.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/nll_layout.h"
+#include "kernels/scalar_math.h"
 
 namespace engine {
 namespace {
@@ -17,18 +18,6 @@ namespace {
 using namespace cuda_kernels;
 
 constexpr int64_t kLossChunk = 4096;
-
-struct NllLayout {
-    int64_t batch = 0, classes = 0, spatial = 1;
-};
-
-NllLayout nll_layout(const Shape& shape) {
-    NllLayout l;
-    l.batch = shape[0];
-    l.classes = shape[1];
-    for (size_t d = 2; d < shape.size(); ++d) l.spatial *= shape[d];
-    return l;
-}
 
 struct LossWeight {
     double loss, weight;
@@ -120,16 +109,14 @@ void check_targets(const Tensor& first_bad, const Tensor& target, int64_t classe
     const int64_t at = first_bad.item<int64_t>();
     if (at >= target.numel()) return;
     const int64_t t = target.flatten().narrow(0, at, 1).item<int64_t>();
-    throw Error(detail::concat("nll_loss: target ", t, " at position ", shape_str(unravel_index(at, target.shape())),
-                               " is out of range; valid classes are [0, ", classes, ") or ignore_index ",
-                               ignore_index));
+    throw_nll_target_out_of_range(t, at, target.shape(), classes, ignore_index);
 }
 
 // loss = w * ((1 - t) * x + (1 + (pw - 1) * t) * softplus(-x)), softplus(-x) = log1p(exp(-|x|)) + max(-x, 0).
 template <class T>
 struct BceLoss {
     __device__ T operator()(T x, T t, T w, T pw) const {
-        const T softplus_neg = dev_log1p(dev_exp(-dev_abs(x))) + (-x > T(0) ? -x : T(0));
+        const T softplus_neg = scalar::log1p(scalar::exp(-scalar::abs(x))) + (-x > T(0) ? -x : T(0));
         return w * ((T(1) - t) * x + (T(1) + (pw - T(1)) * t) * softplus_neg);
     }
 };
@@ -139,7 +126,7 @@ template <class T>
 struct BceGrad {
     T scale;
     __device__ T operator()(T x, T t, T w, T pw, T g) const {
-        const T sig = T(1) / (T(1) + dev_exp(-x));
+        const T sig = T(1) / (T(1) + scalar::exp(-x));
         return w * ((T(1) + (pw - T(1)) * t) * sig - pw * t) * g * scale;
     }
 };

@@ -12,19 +12,6 @@
 #include "runtime/cuda_check.h"
 
 namespace engine {
-namespace cuda_matmul {
-
-MatrixArg matrix_arg(const Tensor& t) {
-    const int64_t d = t.dim();
-    MatrixArg m{d == 3 ? t.stride(0) : 0, t.stride(d - 2), t.stride(d - 1)};
-    if (t.size(d - 1) == 1) m.col_stride = 1;
-    if (t.size(d - 2) == 1) m.row_stride = std::max<int64_t>(1, t.size(d - 1));
-    if (d == 3 && t.size(0) == 1) m.batch_stride = 0;
-    return m;
-}
-
-}  // namespace cuda_matmul
-
 namespace {
 
 template <class T>

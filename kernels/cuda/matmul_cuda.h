@@ -4,17 +4,15 @@
 
 #include <cstdint>
 
+#include "kernels/matrix_arg.h"
 #include "runtime/cuda_api.h"
 #include "runtime/tensor.h"
 
 namespace engine::cuda_matmul {
 
-// A (B, rows, cols) or (rows, cols) operand as batch stride + matrix strides; size-1 dims get strides that make
-// the layout plain (their stride is arbitrary in a view).
-struct MatrixArg {
-    int64_t batch_stride, row_stride, col_stride;
-};
-MatrixArg matrix_arg(const Tensor& t);
+// An operand as batch stride + matrix strides (kernels/matrix_arg.h).
+using ::engine::MatrixArg;
+using ::engine::matrix_arg;
 
 #if ENGINE_WITH_CUDNN
 // out (batch, m, n) = a @ b with cuBLAS; false when cuBLAS cannot take the sizes (beyond int).

@@ -4,25 +4,15 @@
 #include "runtime/cuda_api.h"
 
 #include <limits>
-#include <numeric>
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/kernel_elem.h"
 
 namespace engine {
 namespace {
 
 using namespace cuda_kernels;
-
-std::vector<int64_t> all_dims_if_empty(const std::vector<int64_t>& dims, int64_t ndim) {
-    if (!dims.empty()) return dims;
-    std::vector<int64_t> all(static_cast<size_t>(ndim));
-    std::iota(all.begin(), all.end(), 0);
-    return all;
-}
-
-template <class T>
-using Elem = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
 
 template <class T, bool IsMax>
 struct StoreIndexed {
@@ -39,23 +29,19 @@ struct StoreIndexed {
 Tensor CudaBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<int64_t>& dims_in, bool keepdim) {
     const char* name = reduce_op_name(op);
     set_device(device_index_, name);
-    const std::vector<int64_t> dims = all_dims_if_empty(dims_in, input.dim());
-    const bool integral = is_integral(input.dtype());
-    const DType out_dtype = op == ReduceOp::Sum && integral ? DType::Int64 : input.dtype();
-    Tensor out = empty(cuda_kernels::reduced_shape(input.shape(), dims, keepdim), out_dtype, input.device());
+    const ReduceCall call = reduce_call(op, input, dims_in, keepdim);
+    const std::vector<int64_t>& dims = call.dims;
+    Tensor out = empty(call.out_shape, call.out_dtype, input.device());
     if (out.numel() == 0) return out;
-    ENGINE_CHECK(!(op == ReduceOp::Mean && integral), name, ": expected a float32 or float64 tensor, got ",
-                 dtype_name(input.dtype()));
+    check_reduce_input(op, input);
     if (input.numel() == 0) {
-        ENGINE_CHECK(op == ReduceOp::Sum || op == ReduceOp::Mean, name, ": cannot reduce input of shape ",
-                     shape_str(input.shape()), " over an empty dim");
-        fill_(out, op == ReduceOp::Sum ? 0.0 : std::numeric_limits<double>::quiet_NaN());
+        fill_(out, empty_reduce_value(op));
         return out;
     }
     const Tensor x = dense(input);
     const double count = static_cast<double>(x.numel() / out.numel());
     ENGINE_DISPATCH_ALL(x.dtype(), name, [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         const T* data = static_cast<const T*>(x.raw_data());
         switch (op) {
             case ReduceOp::Sum:
@@ -88,7 +74,7 @@ std::pair<Tensor, Tensor> CudaBackend::reduce_with_index(ReduceOp op, const Tens
     set_device(device_index_, name);
     ENGINE_CHECK(op == ReduceOp::Max || op == ReduceOp::Min, name, ": reduce_with_index supports max and min only");
     const std::vector<int64_t> dims = input.dim() == 0 ? std::vector<int64_t>{} : std::vector<int64_t>{dim};
-    const Shape out_shape = cuda_kernels::reduced_shape(input.shape(), dims, keepdim);
+    const Shape out_shape = reduced_shape(input.shape(), dims, keepdim);
     Tensor values = empty(out_shape, input.dtype(), input.device());
     Tensor indices = empty(out_shape, DType::Int64, input.device());
     if (values.numel() == 0) return {values, indices};
@@ -96,7 +82,7 @@ std::pair<Tensor, Tensor> CudaBackend::reduce_with_index(ReduceOp op, const Tens
                  " over its empty dim ", dim);
     const Tensor x = dense(input);
     ENGINE_DISPATCH_ALL(x.dtype(), name, [&] {
-        using T = Elem<scalar_t>;
+        using T = KernelElem<scalar_t>;
         const T* data = static_cast<const T*>(x.raw_data());
         T* v = static_cast<T*>(values.raw_data());
         int64_t* idx = indices.data<int64_t>();

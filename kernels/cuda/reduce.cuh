@@ -12,10 +12,11 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/reduce_math.h"
+#include "kernels/reduce_plan.h"
 
 namespace engine::cuda_kernels {
 
@@ -35,6 +36,12 @@ __device__ inline T shfl_down(T v, int delta) {
     } else {
         return __shfl_down_sync(kFullMask, v, delta);
     }
+}
+
+// VarAcc lives in namespace engine, where argument-dependent lookup from warp_reduce would not find this
+// overload, so it is declared ahead of warp_reduce.
+__device__ inline VarAcc shfl_down(VarAcc v, int delta) {
+    return {shfl_down(v.n, delta), shfl_down(v.mean, delta), shfl_down(v.m2, delta)};
 }
 
 // Lane 0 of each warp ends with the merge of its warp's 32 values (every lane must call it).
@@ -71,24 +78,12 @@ struct SumPolicy {
     __device__ static Acc merge(Acc a, Acc b) { return a + b; }
 };
 
-template <class T>
-__device__ inline T lowest_value(bool for_max) {
-    if constexpr (std::is_floating_point_v<T>) {
-        return for_max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
-    } else {
-        return for_max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
-    }
-}
-
-// NaN wins: once the accumulator is NaN no comparison replaces it (as the CPU's ExtremeOp).
+// NaN wins (kernels/reduce_math.h, as on the CPU).
 template <class T, bool IsMax>
 struct ExtremePolicy {
     using Acc = T;
-    __device__ static Acc identity() { return lowest_value<T>(IsMax); }
-    __device__ static Acc merge(Acc a, Acc v) {
-        const bool better = IsMax ? v > a : v < a;
-        return (better || v != v) ? v : a;
-    }
+    __device__ static Acc identity() { return extreme_identity<T, IsMax>(); }
+    __device__ static Acc merge(Acc a, Acc v) { return extreme_step<IsMax>(a, v); }
     __device__ static Acc step(Acc a, T v, int64_t) { return merge(a, v); }
 };
 
@@ -108,7 +103,7 @@ __device__ inline IndexAcc<T> shfl_down(IndexAcc<T> v, int delta) {
 template <class T, bool IsMax>
 struct IndexPolicy {
     using Acc = IndexAcc<T>;
-    __device__ static Acc identity() { return {lowest_value<T>(IsMax), std::numeric_limits<int64_t>::max()}; }
+    __device__ static Acc identity() { return {extreme_identity<T, IsMax>(), std::numeric_limits<int64_t>::max()}; }
     __device__ static Acc merge(Acc a, Acc b) {
         const bool a_nan = a.value != a.value, b_nan = b.value != b.value;
         if (a_nan || b_nan) {
@@ -122,14 +117,7 @@ struct IndexPolicy {
     __device__ static Acc step(Acc a, T v, int64_t r) { return merge(a, Acc{v, r}); }
 };
 
-// Count, mean and sum of squared deviations (Welford within a thread, Chan's formula across threads).
-struct VarAcc {
-    double n, mean, m2;
-};
-
-__device__ inline VarAcc shfl_down(VarAcc v, int delta) {
-    return {shfl_down(v.n, delta), shfl_down(v.mean, delta), shfl_down(v.m2, delta)};
-}
+// Variance accumulators (kernels/reduce_math.h): Welford within a thread, Chan's formula across threads.
 
 template <class T>
 struct VarPolicy {
@@ -141,12 +129,7 @@ struct VarPolicy {
         const double mean = a.mean + d / n;
         return {n, mean, a.m2 + d * (x - mean)};
     }
-    __device__ static Acc merge(Acc a, Acc b) {
-        if (a.n == 0) return b;
-        if (b.n == 0) return a;
-        const double n = a.n + b.n, delta = b.mean - a.mean;
-        return {n, a.mean + delta * (b.n / n), a.m2 + b.m2 + delta * delta * (a.n * b.n / n)};
-    }
+    __device__ static Acc merge(Acc a, Acc b) { return var_merge(a, b); }
 };
 
 // Later passes fold accumulators of the previous pass.
@@ -253,50 +236,12 @@ __global__ void reduce_cols_kernel(const In* x, int64_t reduce, int64_t inner, i
 
 // ---- host side: planning the passes
 
-// One pass: a contiguous (outer, reduce, inner) array reduced over its middle dim into (outer, inner).
-struct ReducePass {
-    int64_t outer = 1, reduce = 1, inner = 1;
-};
-
-// The passes that reduce `dims` (sorted) of a contiguous tensor of `shape`, innermost run of reduced dims first;
-// a single pass with reduce == 1 when nothing of size > 1 is reduced (every element is then lifted on its own).
-inline std::vector<ReducePass> plan_passes(const Shape& shape, const std::vector<int64_t>& dims) {
-    std::vector<std::pair<int64_t, bool>> runs;  // (size, reduced)
-    for (size_t d = 0; d < shape.size(); ++d) {
-        if (shape[d] == 1) continue;
-        const bool reduced = std::binary_search(dims.begin(), dims.end(), static_cast<int64_t>(d));
-        if (!runs.empty() && runs.back().second == reduced) {
-            runs.back().first *= shape[d];
-        } else {
-            runs.emplace_back(shape[d], reduced);
-        }
-    }
-    std::vector<ReducePass> passes;
-    int64_t inner = 1;
-    for (size_t i = runs.size(); i-- > 0;) {
-        if (!runs[i].second) {
-            inner *= runs[i].first;
-            continue;
-        }
-        int64_t outer = 1;
-        for (size_t j = 0; j < i; ++j) outer *= runs[j].first;
-        passes.push_back({outer, runs[i].first, inner});
-    }
+// The passes of kernels/reduce_plan.h, or a single pass with reduce == 1 when nothing of size > 1 is reduced
+// (every element is then lifted on its own).
+inline std::vector<ReduceBlock> plan_passes(const Shape& shape, const std::vector<int64_t>& dims) {
+    std::vector<ReduceBlock> passes = reduce_blocks(shape, dims);
     if (passes.empty()) passes.push_back({shape_numel(shape), 1, 1});
     return passes;
-}
-
-inline Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool keepdim) {
-    Shape out;
-    for (size_t d = 0; d < shape.size(); ++d) {
-        const bool reduced = std::binary_search(dims.begin(), dims.end(), static_cast<int64_t>(d));
-        if (!reduced) {
-            out.push_back(shape[d]);
-        } else if (keepdim) {
-            out.push_back(1);
-        }
-    }
-    return out;
 }
 
 // Splitting long reductions: a block gets at least this many elements before the extent is split, and only
@@ -313,7 +258,8 @@ inline int64_t pow2_ceil(int64_t v) {
 // Runs one pass of policy P over x, storing results with `store`; a pass whose extent is split runs as a
 // partial pass into a device workspace and a merge pass over the partials.
 template <class P, class In, class Store>
-void run_pass(const char* op, const Shape& label, int device, const ReducePass& pass, const In* x, const Store& store) {
+void run_pass(const char* op, const Shape& label, int device, const ReduceBlock& pass, const In* x,
+              const Store& store) {
     using Acc = typename P::Acc;
     cuda::LaunchConfig cfg;
     cfg.stream = cuda::current_stream(device);
@@ -340,7 +286,7 @@ void run_pass(const char* op, const Shape& label, int device, const ReducePass& 
         cuda::launch(op, label, cfg, reduce_rows_kernel<P, In, StoreAcc<Acc>>, x, pass.reduce, chunk, splits, items,
                      StoreAcc<Acc>{partial});
         // The chunks of a row are adjacent, so the partials form an (outer, splits) array.
-        run_pass<MergeOf_t<P>>(op, label, device, ReducePass{pass.outer, splits, 1}, static_cast<const Acc*>(partial),
+        run_pass<MergeOf_t<P>>(op, label, device, ReduceBlock{pass.outer, splits, 1}, static_cast<const Acc*>(partial),
                                  store);
         return;
     }
@@ -365,7 +311,7 @@ void run_pass(const char* op, const Shape& label, int device, const ReducePass& 
         cfg.grid = dim3(static_cast<unsigned>(std::min<int64_t>(items, kMaxElementwiseBlocks)));
         cuda::launch(op, label, cfg, reduce_cols_kernel<P, In, StoreAcc<Acc>>, x, pass.reduce, pass.inner, chunk_rows,
                      splits, tiles, items, StoreAcc<Acc>{partial});
-        run_pass<MergeOf_t<P>>(op, label, device, ReducePass{pass.outer, splits, pass.inner},
+        run_pass<MergeOf_t<P>>(op, label, device, ReduceBlock{pass.outer, splits, pass.inner},
                                  static_cast<const Acc*>(partial), store);
         return;
     }
@@ -382,7 +328,7 @@ template <class P, class In, class Store>
 void reduce_all_passes(const char* op, int device, const In* x, const Shape& shape, const std::vector<int64_t>& dims,
                        const Store& store) {
     using Acc = typename P::Acc;
-    const std::vector<ReducePass> passes = plan_passes(shape, dims);
+    const std::vector<ReduceBlock> passes = plan_passes(shape, dims);
     if (passes.size() == 1) {
         run_pass<P>(op, shape, device, passes[0], x, store);
         return;

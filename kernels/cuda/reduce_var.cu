@@ -3,7 +3,6 @@
 #include "runtime/cuda_api.h"
 
 #include <limits>
-#include <numeric>
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/reduce.cuh"
@@ -18,8 +17,7 @@ struct StoreVariance {
     T* out;
     double correction;
     __device__ void operator()(int64_t pos, const VarAcc& a) const {
-        const double dof = a.n - correction;
-        out[pos] = static_cast<T>(a.m2 / (dof > 0.0 ? dof : 0.0));  // inf, or nan for 0/0, as PyTorch
+        out[pos] = static_cast<T>(var_value(a, correction));
     }
 };
 
@@ -27,12 +25,8 @@ struct StoreVariance {
 
 Tensor CudaBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in, double correction, bool keepdim) {
     set_device(device_index_, "var");
-    std::vector<int64_t> dims = dims_in;
-    if (dims.empty()) {
-        dims.resize(static_cast<size_t>(input.dim()));
-        std::iota(dims.begin(), dims.end(), 0);
-    }
-    Tensor out = empty(cuda_kernels::reduced_shape(input.shape(), dims, keepdim), input.dtype(), input.device());
+    const std::vector<int64_t> dims = reduce_dims_or_all(dims_in, input.dim());
+    Tensor out = empty(reduced_shape(input.shape(), dims, keepdim), input.dtype(), input.device());
     if (out.numel() == 0) return out;
     if (input.numel() == 0) {
         fill_(out, std::numeric_limits<double>::quiet_NaN());

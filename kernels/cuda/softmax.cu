@@ -5,8 +5,9 @@
 #include "runtime/cuda_api.h"
 
 #include "kernels/cuda/cuda_backend.h"
-#include "kernels/cuda/elementwise_math.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/dim_view.h"
+#include "kernels/scalar_math.h"
 
 namespace engine {
 namespace {
@@ -15,20 +16,6 @@ using namespace cuda_kernels;
 
 constexpr int64_t kWarpRowLimit = 1024;
 constexpr int kRowsPerBlock = kReduceThreads / kWarp;
-
-struct Layout {
-    int64_t outer = 1, classes = 1, inner = 1;
-};
-
-Layout layout_of(const Shape& shape, int64_t dim) {
-    Layout l;
-    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-        if (d < dim) l.outer *= shape[d];
-        if (d == dim) l.classes = shape[d];
-        if (d > dim) l.inner *= shape[d];
-    }
-    return l;
-}
 
 struct MaxOp {
     template <class T>
@@ -79,14 +66,14 @@ __global__ void softmax_rows_kernel(const T* x, T* y, int64_t rows, int64_t n) {
         for (int64_t i = threadIdx.x; i < n; i += blockDim.x) m = in[i] > m ? in[i] : m;
         m = group_allreduce<MaxOp>(m, max_scratch, per_warp);
         double sum = 0;
-        for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += static_cast<double>(dev_exp(in[i] - m));
+        for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += static_cast<double>(scalar::exp(in[i] - m));
         sum = group_allreduce<SumOp>(sum, sum_scratch, per_warp);
         if (Log) {
             const T log_sum = static_cast<T>(log(sum));
             for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[i] = (in[i] - m) - log_sum;
         } else {
             const T inv = static_cast<T>(1.0 / sum);
-            for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[i] = dev_exp(in[i] - m) * inv;
+            for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[i] = scalar::exp(in[i] - m) * inv;
         }
     }
 }
@@ -101,13 +88,13 @@ __global__ void softmax_cols_kernel(const T* x, T* y, int64_t outer, int64_t cla
         T m = in[0];
         for (int64_t k = 1; k < classes; ++k) m = in[k * inner] > m ? in[k * inner] : m;
         double sum = 0;
-        for (int64_t k = 0; k < classes; ++k) sum += static_cast<double>(dev_exp(in[k * inner] - m));
+        for (int64_t k = 0; k < classes; ++k) sum += static_cast<double>(scalar::exp(in[k * inner] - m));
         if (Log) {
             const T log_sum = static_cast<T>(log(sum));
             for (int64_t k = 0; k < classes; ++k) out[k * inner] = (in[k * inner] - m) - log_sum;
         } else {
             const T inv = static_cast<T>(1.0 / sum);
-            for (int64_t k = 0; k < classes; ++k) out[k * inner] = dev_exp(in[k * inner] - m) * inv;
+            for (int64_t k = 0; k < classes; ++k) out[k * inner] = scalar::exp(in[k * inner] - m) * inv;
         }
     }
 }
@@ -128,7 +115,7 @@ __global__ void softmax_backward_rows_kernel(const T* y, const T* g, T* gx, int6
             sum += Log ? static_cast<double>(gr[i]) : static_cast<double>(gr[i]) * static_cast<double>(yr[i]);
         const T s = static_cast<T>(group_allreduce<SumOp>(sum, sum_scratch, per_warp));
         for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
-            out[i] = Log ? gr[i] - dev_exp(yr[i]) * s : yr[i] * (gr[i] - s);
+            out[i] = Log ? gr[i] - scalar::exp(yr[i]) * s : yr[i] * (gr[i] - s);
     }
 }
 
@@ -145,7 +132,7 @@ __global__ void softmax_backward_cols_kernel(const T* y, const T* g, T* gx, int6
         const T s = static_cast<T>(sum);
         for (int64_t k = 0; k < classes; ++k) {
             const int64_t i = at + k * inner;
-            gx[i] = Log ? g[i] - dev_exp(y[i]) * s : y[i] * (g[i] - s);
+            gx[i] = Log ? g[i] - scalar::exp(y[i]) * s : y[i] * (g[i] - s);
         }
     }
 }
@@ -182,17 +169,17 @@ Tensor CudaBackend::softmax(const Tensor& input, int64_t dim, bool log) {
     const Tensor x = dense(input);
     Tensor y = empty(x.shape(), x.dtype(), x.device());
     if (x.numel() == 0) return y;
-    const Layout l = layout_of(x.shape(), dim);
+    const DimView l = view_around_dim(x.shape(), dim);
     ENGINE_DISPATCH_FLOATING(x.dtype(), name, [&] {
         using T = scalar_t;
         with_log(log, [&](auto tag) {
             constexpr bool Log = decltype(tag)::value;
             if (l.inner == 1) {
-                cuda::launch(name, x.shape(), rows_config(device_index_, l.outer, l.classes),
-                             softmax_rows_kernel<T, Log>, x.data<T>(), y.data<T>(), l.outer, l.classes);
+                cuda::launch(name, x.shape(), rows_config(device_index_, l.outer, l.size),
+                             softmax_rows_kernel<T, Log>, x.data<T>(), y.data<T>(), l.outer, l.size);
             } else {
                 cuda::launch(name, x.shape(), config_1d(device_index_, l.outer * l.inner),
-                             softmax_cols_kernel<T, Log>, x.data<T>(), y.data<T>(), l.outer, l.classes, l.inner);
+                             softmax_cols_kernel<T, Log>, x.data<T>(), y.data<T>(), l.outer, l.size, l.inner);
             }
         });
     });
@@ -205,19 +192,19 @@ Tensor CudaBackend::softmax_backward(const Tensor& y_in, const Tensor& grad_in, 
     const Tensor y = dense(y_in), g = dense(grad_in);
     Tensor gx = empty(y.shape(), y.dtype(), y.device());
     if (y.numel() == 0) return gx;
-    const Layout l = layout_of(y.shape(), dim);
+    const DimView l = view_around_dim(y.shape(), dim);
     ENGINE_DISPATCH_FLOATING(y.dtype(), name, [&] {
         using T = scalar_t;
         with_log(log, [&](auto tag) {
             constexpr bool Log = decltype(tag)::value;
             if (l.inner == 1) {
-                cuda::launch(name, y.shape(), rows_config(device_index_, l.outer, l.classes),
+                cuda::launch(name, y.shape(), rows_config(device_index_, l.outer, l.size),
                              softmax_backward_rows_kernel<T, Log>, y.data<T>(), g.data<T>(), gx.data<T>(), l.outer,
-                             l.classes);
+                             l.size);
             } else {
                 cuda::launch(name, y.shape(), config_1d(device_index_, l.outer * l.inner),
                              softmax_backward_cols_kernel<T, Log>, y.data<T>(), g.data<T>(), gx.data<T>(), l.outer,
-                             l.classes, l.inner);
+                             l.size, l.inner);
             }
         });
     });

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/strided_dims.h"
 #include "runtime/error.h"
 #include "runtime/shape.h"
 #include "runtime/tensor.h"
@@ -89,49 +90,13 @@ struct StridedIndexer {
 // A single strided tensor: offset(i) is the element offset of its i-th element in row-major order.
 using TensorInfo = StridedIndexer<1>;
 
-// The collapsed iteration space on the host, outermost dim first: size-1 dims dropped, adjacent dims merged
-// where every operand steps contiguously across them. Strides are in elements.
+// The collapsed iteration space on the host (kernels/strided_dims.h), outermost dim first.
 template <int N>
-struct Geometry {
-    std::vector<int64_t> sizes;
-    std::vector<std::array<int64_t, N>> strides;
-
-    int ndim() const { return static_cast<int>(sizes.size()); }
-    int64_t numel() const {
-        int64_t n = 1;
-        for (int64_t s : sizes) n *= s;
-        return n;
-    }
-    // One dim (or none) with unit stride for every operand: plain linear indexing works.
-    bool is_contiguous() const {
-        if (sizes.empty()) return true;
-        if (sizes.size() > 1) return false;
-        for (int k = 0; k < N; ++k)
-            if (strides[0][k] != 1) return false;
-        return true;
-    }
-};
+using Geometry = CollapsedDims<N>;
 
 template <int N>
 Geometry<N> collapse(const Shape& shape, const std::array<Strides, N>& strides) {
-    Geometry<N> g;
-    for (size_t d = 0; d < shape.size(); ++d) {
-        if (shape[d] == 1) continue;
-        std::array<int64_t, N> s;
-        for (int k = 0; k < N; ++k) s[k] = strides[k][d];
-        if (!g.sizes.empty()) {
-            bool mergeable = true;
-            for (int k = 0; k < N; ++k) mergeable &= g.strides.back()[k] == s[k] * shape[d];
-            if (mergeable) {
-                g.sizes.back() *= shape[d];
-                g.strides.back() = s;
-                continue;
-            }
-        }
-        g.sizes.push_back(shape[d]);
-        g.strides.push_back(s);
-    }
-    return g;
+    return collapse_dims<N>(shape, strides);
 }
 
 // Operand k is tensors[k] read (or written) over `shape`, which it must broadcast to.
