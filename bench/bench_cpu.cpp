@@ -5,20 +5,17 @@
 //   bench_cpu [--python PATH] [--json PATH] [--only gemm|conv] [--quick] [--threads N] [--rounds N]
 //             [--script PATH]
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <functional>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
+#include "bench/bench_util.h"
 #include "bench/reference.h"
 #include "runtime/parallel.h"
 
@@ -26,88 +23,38 @@
 #include <dnnl.h>
 #endif
 
-#ifndef ENGINE_BENCH_DIR
-#define ENGINE_BENCH_DIR "bench"
-#endif
-
 using namespace engine;
 
 namespace {
 
-struct Options {
-    std::string python;
-    std::string script = std::string(ENGINE_BENCH_DIR) + "/torch_reference.py";
-    std::string json_path = "bench_cpu.json";
+using bench::fmt;
+using bench::json_num;
+using bench::median;
+
+struct Options : bench::ReferenceOptions {
+    Options() : ReferenceOptions("torch_reference.py", "bench_cpu.json") {}
     std::string only;
-    bool quick = false;
-    int threads = 0;
-    int rounds = 0;
 };
 
-[[noreturn]] void usage(const char* msg, int status = 2) {
-    std::fprintf(status ? stderr : stdout,
-                 "bench_cpu: %s\nusage: bench_cpu [--python PATH] [--json PATH] [--only gemm|conv] [--quick] "
-                 "[--threads N] [--rounds N] [--script PATH]\n",
-                 msg);
-    std::exit(status);
+[[noreturn]] void usage(const std::string& msg, int status = 2) {
+    bench::exit_with_usage("bench_cpu", msg, status,
+                           "usage: bench_cpu [--python PATH] [--json PATH] [--only gemm|conv] [--quick] "
+                           "[--threads N] [--rounds N] [--script PATH]\n");
 }
 
 Options parse(int argc, char** argv) {
     Options o;
-    const char* env_python = std::getenv("ENGINE_BENCH_PYTHON");
-    o.python = env_python && *env_python ? env_python : "python3";
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) usage(("missing value after " + arg).c_str());
-            return argv[++i];
-        };
-        if (arg == "--python") o.python = value();
-        else if (arg == "--json") o.json_path = value();
-        else if (arg == "--script") o.script = value();
-        else if (arg == "--only") o.only = value();
-        else if (arg == "--threads") o.threads = std::atoi(value().c_str());
-        else if (arg == "--rounds") o.rounds = std::atoi(value().c_str());
-        else if (arg == "--quick") o.quick = true;
+    bench::Args args(argc, argv, [](const std::string& msg) { usage(msg); });
+    while (args.next()) {
+        const std::string& arg = args.arg();
+        if (o.read(args)) continue;
+        if (arg == "--only") o.only = args.value();
         else if (arg == "--help" || arg == "-h") usage("GEMM and convolution speed against oneDNN and PyTorch", 0);
-        else usage(("unknown argument " + arg).c_str());
+        else usage("unknown argument " + arg);
     }
     if (!o.only.empty() && o.only != "gemm" && o.only != "conv") usage("--only takes gemm or conv");
     if (o.rounds <= 0) o.rounds = o.quick ? 2 : 5;
     return o;
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) return std::nan("");
-    std::sort(v.begin(), v.end());
-    const size_t mid = v.size() / 2;
-    return v.size() % 2 ? v[mid] : 0.5 * (v[mid - 1] + v[mid]);
-}
-
-// The 1-minute load average, to tell a quiet machine from a busy one in the report (-1 when unknown).
-double load_average() {
-    double load = -1.0;
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fscanf(f, "%lf", &load) != 1) load = -1.0;
-        std::fclose(f);
-    }
-    return load;
-}
-
-double now_ms() {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// `warmup` calls, then the median of `reps` timed calls, in milliseconds.
-double median_ms(const std::function<void()>& fn, int warmup, int reps) {
-    for (int i = 0; i < warmup; ++i) fn();
-    std::vector<double> times;
-    for (int i = 0; i < reps; ++i) {
-        const double t0 = now_ms();
-        fn();
-        times.push_back(now_ms() - t0);
-    }
-    return median(times);
 }
 
 struct Timing {
@@ -117,22 +64,13 @@ struct Timing {
 // Repetitions so that one measurement takes about the budget, from one timed call.
 Timing plan_timing(const std::function<void()>& fn, const Options& o) {
     fn();  // first call: primitive creation, allocation
-    const double t0 = now_ms();
+    bench::Stopwatch clock;
     fn();
-    const double est = std::max(1e-3, now_ms() - t0);
+    const double est = std::max(1e-3, clock.ms());
     const double budget = o.quick ? 80.0 : 300.0;
     const int hi = o.quick ? 10 : 50;
     return {1, std::clamp(static_cast<int>(budget / est), 3, hi)};
 }
-
-std::string fmt(double v, int precision = 2) {
-    if (!std::isfinite(v)) return "-";
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%.*f", precision, v);
-    return buf;
-}
-
-std::string json_num(double v) { return std::isfinite(v) ? fmt(v, 4) : "null"; }
 
 Tensor random_f32(const Shape& shape, uint64_t seed, double scale = 1.0) {
     Generator gen(seed);
@@ -182,14 +120,11 @@ GemmResult run_gemm(const GemmCase& c, const Options& o, bench::TorchReference& 
        << ", \"reps\": " << t.reps << "}";
     std::vector<double> ours_ms, dnnl_ms, torch_ms;
     for (int r = 0; r < o.rounds; ++r) {
-        ours_ms.push_back(median_ms(ours, t.warmup, t.reps));
+        ours_ms.push_back(bench::median_ms(ours, t.warmup, t.reps));
 #if ENGINE_WITH_ONEDNN
-        dnnl_ms.push_back(median_ms(raw, t.warmup, t.reps));
+        dnnl_ms.push_back(bench::median_ms(raw, t.warmup, t.reps));
 #endif
-        if (ref.available()) {
-            if (auto ms = ref.time_ms(js.str())) torch_ms.push_back(*ms);
-            else std::fprintf(stderr, "PyTorch reference failed on %s: %s\n", c.name.c_str(), ref.last_error().c_str());
-        }
+        bench::time_reference(ref, js.str(), c.name, torch_ms);
     }
     return {c, median(ours_ms), median(dnnl_ms), median(torch_ms)};
 }
@@ -252,16 +187,10 @@ ConvResult run_conv(const ConvCase& c, const Options& o, bench::TorchReference& 
     const std::string js_fwd = case_json("fwd", tf), js_train = case_json("fwdbwd", tt);
     std::vector<double> of, tf_ms, ot, tt_ms;
     for (int r = 0; r < o.rounds; ++r) {
-        of.push_back(median_ms(ours_fwd, tf.warmup, tf.reps));
-        if (ref.available()) {
-            if (auto ms = ref.time_ms(js_fwd)) tf_ms.push_back(*ms);
-            else std::fprintf(stderr, "PyTorch reference failed on %s: %s\n", c.name.c_str(), ref.last_error().c_str());
-        }
-        ot.push_back(median_ms(ours_train, tt.warmup, tt.reps));
-        if (ref.available()) {
-            if (auto ms = ref.time_ms(js_train)) tt_ms.push_back(*ms);
-            else std::fprintf(stderr, "PyTorch reference failed on %s: %s\n", c.name.c_str(), ref.last_error().c_str());
-        }
+        of.push_back(bench::median_ms(ours_fwd, tf.warmup, tf.reps));
+        bench::time_reference(ref, js_fwd, c.name, tf_ms);
+        ot.push_back(bench::median_ms(ours_train, tt.warmup, tt.reps));
+        bench::time_reference(ref, js_train, c.name, tt_ms);
     }
     return {c, median(of), median(tf_ms), median(ot), median(tt_ms)};
 }
@@ -270,15 +199,11 @@ ConvResult run_conv(const ConvCase& c, const Options& o, bench::TorchReference& 
 
 void write_json(const Options& o, int threads, double load_before, const bench::TorchReference& ref,
                 const std::vector<GemmResult>& gemm, const std::vector<ConvResult>& conv) {
-    std::ofstream f(o.json_path);
-    if (!f) {
-        std::fprintf(stderr, "bench_cpu: cannot write %s\n", o.json_path.c_str());
-        return;
-    }
+    std::ostringstream f;
     f << "{\n  \"threads\": " << threads << ",\n  \"rounds\": " << o.rounds << ",\n  \"load_average_before\": "
       << json_num(load_before) << ",\n  \"onednn\": "
       << (ENGINE_WITH_ONEDNN ? "true" : "false") << ",\n  \"torch\": "
-      << (ref.available() ? "\"" + ref.torch_version() + "\"" : std::string("null")) << ",\n  \"gemm\": [";
+      << bench::torch_version_json(ref) << ",\n  \"gemm\": [";
     for (size_t i = 0; i < gemm.size(); ++i) {
         const GemmResult& r = gemm[i];
         const double best = best_reference(r.c, r.dnnl_ms, r.torch_ms);
@@ -305,6 +230,7 @@ void write_json(const Options& o, int threads, double load_before, const bench::
           << ", \"fwdbwd_ratio\": " << json_num(r.ours_train / r.torch_train) << "}";
     }
     f << "\n  ]\n}\n";
+    bench::write_text_file(o.json_path, f.str(), "bench_cpu");
 }
 
 }  // namespace
@@ -313,18 +239,10 @@ int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
     if (o.threads > 0) set_num_threads(o.threads);
     const int threads = num_threads();
-    const double load_before = load_average();
-    if (load_before > 0.5)
-        std::printf("note: 1-minute load average %.2f before starting; time on a quiet machine\n", load_before);
+    const double load_before = bench::load_average_noted();
 
     bench::TorchReference ref;
-    if (ref.start(o.python, o.script, threads)) {
-        std::printf("PyTorch %s reference (%s), %d threads on both sides, %d rounds\n", ref.torch_version().c_str(),
-                    o.python.c_str(), threads, o.rounds);
-    } else {
-        std::printf("PyTorch not available: %s; skipping the reference comparison\n", ref.reason().c_str());
-        std::printf("%d threads, %d rounds\n", threads, o.rounds);
-    }
+    bench::start_reported(ref, o.python, o.script, threads, o.rounds);
     std::fflush(stdout);
 
     std::vector<GemmResult> gemm;
@@ -365,9 +283,10 @@ int main(int argc, char** argv) {
         for (const ConvCase& c : cases) {
             conv.push_back(run_conv(c, o, ref));
             const ConvResult& r = conv.back();
-            std::printf("%-28s %9s %9s %7s | %9s %9s %7s\n", c.name.c_str(), fmt(r.ours_fwd).c_str(),
-                        fmt(r.torch_fwd).c_str(), fmt(r.ours_fwd / r.torch_fwd).c_str(), fmt(r.ours_train).c_str(),
-                        fmt(r.torch_train).c_str(), fmt(r.ours_train / r.torch_train).c_str());
+            std::printf("%-28s %9s %9s %7s | %9s %9s %7s\n", c.name.c_str(), fmt(r.ours_fwd, 2).c_str(),
+                        fmt(r.torch_fwd, 2).c_str(), fmt(r.ours_fwd / r.torch_fwd, 2).c_str(),
+                        fmt(r.ours_train, 2).c_str(), fmt(r.torch_train, 2).c_str(),
+                        fmt(r.ours_train / r.torch_train, 2).c_str());
             std::fflush(stdout);
         }
         std::printf("f+b = forward + backward (input gradient, except for first layers, + weight + bias gradients)\n");

@@ -8,11 +8,9 @@
 //
 // Without a usable device it prints "no CUDA device: <reason>; nothing to benchmark" and exits 0.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <string>
 #include <tuple>
@@ -22,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/ops.h"
+#include "bench/bench_util.h"
 #include "kernels/backend.h"
 #include "layers/optim.h"
 #include "models/models.h"
@@ -47,34 +46,30 @@ struct Options {
     double budget_s = 50.0;
 };
 
-[[noreturn]] void usage(const char* msg, int status = 2) {
-    std::fprintf(status ? stderr : stdout,
-                 "bench_cuda: %s\nusage: bench_cuda [--json PATH] [--quick] [--batch N] [--budget SECONDS]\n", msg);
-    std::exit(status);
+[[noreturn]] void usage(const std::string& msg, int status = 2) {
+    bench::exit_with_usage("bench_cuda", msg, status,
+                           "usage: bench_cuda [--json PATH] [--quick] [--batch N] [--budget SECONDS]\n");
 }
 
 Options parse(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        const auto value = [&]() -> std::string {
-            if (i + 1 >= argc) usage(("missing value after " + arg).c_str());
-            return argv[++i];
-        };
+    bench::Args args(argc, argv, [](const std::string& msg) { usage(msg); });
+    while (args.next()) {
+        const std::string& arg = args.arg();
         if (arg == "--json") {
-            o.json_path = value();
+            o.json_path = args.value();
         } else if (arg == "--quick") {
             o.quick = true;
         } else if (arg == "--batch") {
-            o.batch = std::atoll(value().c_str());
+            o.batch = std::atoll(args.value().c_str());
             if (o.batch < 1) usage("--batch must be >= 1");
         } else if (arg == "--budget") {
-            o.budget_s = std::atof(value().c_str());
+            o.budget_s = std::atof(args.value().c_str());
             if (!(o.budget_s > 0)) usage("--budget must be > 0");
         } else if (arg == "--help" || arg == "-h") {
             usage("GEMM and convolution against cuBLAS and cuDNN, and memory bandwidth", 0);
         } else {
-            usage(("unknown argument " + arg).c_str());
+            usage("unknown argument " + arg);
         }
     }
     if (o.quick) o.batch = std::min<int64_t>(o.batch, 2);
@@ -124,8 +119,7 @@ double median_ms(const std::function<void()>& f, double target_ms) {
     const int reps = static_cast<int>(std::clamp(std::ceil(target_ms / std::max(first, 1e-3)), 3.0, 25.0));
     std::vector<double> times;
     for (int i = 0; i < reps; ++i) times.push_back(timer.ms(f));
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
+    return bench::median(times);
 }
 
 // max |a - b| / max |b|: how far our result is from the vendor's.
@@ -234,10 +228,8 @@ nlohmann::json rows_json(const std::vector<Row>& rows) {
 }
 
 int run(const Options& o) {
-    const auto started = std::chrono::steady_clock::now();
-    const auto over_budget = [&] {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > o.budget_s;
-    };
+    const bench::Stopwatch run_clock;
+    const auto over_budget = [&] { return run_clock.seconds() > o.budget_s; };
     cudaDeviceProp prop{};
     ENGINE_CUDA_CHECK(cudaGetDeviceProperties(&prop, kDevice), "bench: device properties");
     int memory_clock_khz = 0, bus_bits = 0;
@@ -426,7 +418,7 @@ int run(const Options& o) {
     }
     const cuda::MemoryStats stats = cuda::memory_stats(kDevice);
     std::printf("\ncaching allocator: %s\n", cuda::memory_stats_str(stats).c_str());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double seconds = run_clock.seconds();
     std::printf("%.1f s, %d failure%s\n", seconds, failures, failures == 1 ? "" : "s");
 
     nlohmann::json doc{{"device", cuda::device_name(kDevice)},
@@ -440,12 +432,7 @@ int run(const Options& o) {
                        {"unet_train_step", unet_steps},
                        {"seconds", seconds},
                        {"failures", failures}};
-    std::ofstream file(o.json_path);
-    file << doc.dump(2) << "\n";
-    if (!file) {
-        std::fprintf(stderr, "bench_cuda: cannot write %s\n", o.json_path.c_str());
-        return 1;
-    }
+    if (!bench::write_text_file(o.json_path, doc.dump(2) + "\n", "bench_cuda")) return 1;
     std::printf("wrote %s\n", o.json_path.c_str());
     return failures == 0 ? 0 : 1;
 }

@@ -18,63 +18,29 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "apps/explain/attribution/explain.h"
+#include "bench/bench_util.h"
 #include "bench/reference.h"
 #include "models/checkpoint.h"
 #include "models/model.h"
 #include "runtime/parallel.h"
 #include "runtime/safetensors.h"
 
-#ifndef ENGINE_BENCH_DIR
-#define ENGINE_BENCH_DIR "bench"
-#endif
-
 using namespace engine;
 
 namespace {
 
-using Flags = std::map<std::string, std::string>;
+using bench::median;
 
-[[noreturn]] void usage(const std::string& message) {
-    std::fprintf(stderr,
-                 "error: %s\nusage: bench_explain [--cases LIST] [--width W] [--size S] [--lenet-batch B] "
-                 "[--layer PATH] [--steps N] [--internal-batch N] [--rounds N] [--warmup N] [--threads N] "
-                 "[--python PATH] [--captum-none] [--no-captum]\n",
-                 message.c_str());
-    std::exit(2);
-}
-
-std::string flag(const Flags& flags, const std::string& name, const std::string& fallback) {
-    const auto it = flags.find(name);
-    return it == flags.end() ? fallback : it->second;
-}
-int64_t int_flag(const Flags& flags, const std::string& name, int64_t fallback) {
-    try {
-        return std::stoll(flag(flags, name, std::to_string(fallback)));
-    } catch (const std::exception&) {
-        usage("--" + name + " expects an integer");
-    }
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ',')) out.push_back(item);
-    return out;
+[[noreturn]] void usage(const std::string& message, int status = 2) {
+    bench::exit_with_usage("bench_explain", message, status,
+                           "usage: bench_explain [--cases LIST] [--width W] [--size S] [--lenet-batch B] "
+                           "[--layer PATH] [--steps N] [--internal-batch N] [--rounds N] [--warmup N] "
+                           "[--threads N] [--python PATH] [--captum-none] [--no-captum]\n");
 }
 
 struct Case {
@@ -97,9 +63,9 @@ nlohmann::json run_case(Case& c, bench::TorchReference* captum, int rounds, int 
     }
     const std::string run = R"({"kind": "run"})";
     for (int r = -warmup; r < rounds; ++r) {
-        explain::Stopwatch clock;
+        bench::Stopwatch clock;
         c.ours();
-        const double ms = clock.seconds() * 1e3;
+        const double ms = clock.ms();
         if (r >= 0) ours_ms.push_back(ms);
         if (captum_ok) {
             const auto theirs = captum->time_ms(run);
@@ -129,41 +95,31 @@ nlohmann::json run_case(Case& c, bench::TorchReference* captum, int rounds, int 
 }  // namespace
 
 int main(int argc, char** argv) {
-    Flags flags;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        if (arg.rfind("--", 0) != 0) usage("unexpected argument '" + arg + "'");
-        arg = arg.substr(2);
-        if (arg == "captum-none" || arg == "no-captum") {
-            flags[arg] = "1";
-            continue;
-        }
-        if (i + 1 >= argc) usage("--" + arg + " needs a value");
-        flags[arg] = argv[++i];
-    }
+    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h"))
+        usage("engine::explain against Captum on the same weights and inputs", 0);
+    const bench::Flags flags(argc, argv, 1, {"captum-none", "no-captum"}, [](const std::string& m) { usage(m); });
     static const std::vector<std::string> known{"cases",  "width",          "size",     "lenet-batch", "layer",
                                                 "steps",  "internal-batch", "rounds",   "warmup",      "threads",
                                                 "python", "captum-none",    "no-captum"};
-    for (const auto& [name, value] : flags)
+    for (const auto& [name, value] : flags.values())
         if (std::find(known.begin(), known.end(), name) == known.end()) usage("unknown flag --" + name);
 
-    const int threads = static_cast<int>(int_flag(flags, "threads", 2));
-    const int rounds = static_cast<int>(int_flag(flags, "rounds", 3));
-    const int warmup = static_cast<int>(int_flag(flags, "warmup", 1));
-    const int64_t width = int_flag(flags, "width", 64), size = int_flag(flags, "size", 256);
-    const int64_t lenet_batch = int_flag(flags, "lenet-batch", 256);
-    const int64_t steps = int_flag(flags, "steps", 50), internal_batch = int_flag(flags, "internal-batch", 10);
-    const std::string layer = flag(flags, "layer", "middle");
-    const std::vector<std::string> cases = split(flag(flags, "cases", "gradcam_lenet,gradcam_unet,ig_unet,fa_unet"));
+    const int threads = static_cast<int>(flags.get_int("threads", 2));
+    const int rounds = static_cast<int>(flags.get_int("rounds", 3));
+    const int warmup = static_cast<int>(flags.get_int("warmup", 1));
+    const int64_t width = flags.get_int("width", 64), size = flags.get_int("size", 256);
+    const int64_t lenet_batch = flags.get_int("lenet-batch", 256);
+    const int64_t steps = flags.get_int("steps", 50), internal_batch = flags.get_int("internal-batch", 10);
+    const std::string layer = flags.get("layer", "middle");
+    const std::vector<std::string> cases =
+        bench::split_commas(flags.get("cases", "gradcam_lenet,gradcam_unet,ig_unet,fa_unet"));
     set_num_threads(threads);
 
-    const std::string python =
-        flag(flags, "python",
-             std::getenv("ENGINE_BENCH_PYTHON") ? std::getenv("ENGINE_BENCH_PYTHON") : "/opt/torchenv/bin/python");
+    const std::string python = flags.get("python", bench::default_python("/opt/torchenv/bin/python"));
     bench::TorchReference captum;
     nlohmann::json out;
-    if (!flags.count("no-captum")) {
-        if (!captum.start(python, std::string(ENGINE_BENCH_DIR) + "/captum_reference.py", threads))
+    if (!flags.has("no-captum")) {
+        if (!captum.start(python, bench::bench_file("captum_reference.py"), threads))
             out["captum_unavailable"] = captum.reason();
         else
             out["torch"] = captum.torch_version();
@@ -269,9 +225,9 @@ int main(int argc, char** argv) {
         } else {
             usage("unknown case '" + name + "'; valid: gradcam_lenet, gradcam_unet, ig_unet, fa_unet");
         }
-        out[name] = run_case(c, flags.count("no-captum") ? nullptr : &captum, rounds, warmup);
+        out[name] = run_case(c, flags.has("no-captum") ? nullptr : &captum, rounds, warmup);
     }
-    if (flags.count("captum-none") && captum.available()) {
+    if (flags.has("captum-none") && captum.available()) {
         // Captum's default internal_batch_size=None: every step of the image in one batch (Captum only).
         nlohmann::json setup = unet_json;
         setup.update({{"kind", "setup"},

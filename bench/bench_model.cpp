@@ -7,14 +7,9 @@
 //   bench_model [--python PATH] [--json PATH] [--only CASE[,CASE...]] [--quick] [--threads N] [--rounds N]
 //               [--reps N] [--no-torch] [--script PATH]
 //   bench_model --profile CASE [--steps N] [--threads N]     (where our time goes, per module type and op)
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,139 +20,65 @@
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
+#include "bench/bench_util.h"
 #include "bench/reference.h"
 #include "layers/layers.h"
 #include "models/models.h"
 #include "runtime/parallel.h"
 
-#ifndef ENGINE_BENCH_DIR
-#define ENGINE_BENCH_DIR "bench"
-#endif
-
 using namespace engine;
 
 namespace {
 
+using bench::fmt;
+using bench::json_num;
+using bench::median;
+using bench::wall_ms;
+
 const char* const kCaseNames[] = {"unet64_train", "unet64_eval",  "unet16_train",
                                   "unet16_eval",  "lenet_train", "lenet_gradcam"};
 
-struct Options {
-    std::string python;
-    std::string script = std::string(ENGINE_BENCH_DIR) + "/torch_model_reference.py";
-    std::string json_path = "bench_model.json";
+struct Options : bench::ReferenceOptions {
+    Options() : ReferenceOptions("torch_model_reference.py", "bench_model.json") {}
     std::vector<std::string> only;
     std::string profile;
     int profile_steps = 5;
-    bool quick = false, no_torch = false;
-    int threads = 0, rounds = 0, reps = 0;
+    bool no_torch = false;
+    int reps = 0;
 };
 
-[[noreturn]] void usage(const char* msg, int status = 2) {
-    std::fprintf(status ? stderr : stdout,
-                 "bench_model: %s\nusage: bench_model [--python PATH] [--json PATH] [--only CASE[,CASE...]] "
-                 "[--quick] [--threads N] [--rounds N] [--reps N] [--no-torch] [--script PATH]\n       bench_model "
-                 "--profile CASE [--steps N] [--threads N]\ncases: "
-                 "unet64_train unet64_eval unet16_train unet16_eval lenet_train lenet_gradcam\n",
-                 msg);
-    std::exit(status);
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream in(s);
-    std::string item;
-    while (std::getline(in, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
+[[noreturn]] void usage(const std::string& msg, int status = 2) {
+    bench::exit_with_usage("bench_model", msg, status,
+                           "usage: bench_model [--python PATH] [--json PATH] [--only CASE[,CASE...]] [--quick] "
+                           "[--threads N] [--rounds N] [--reps N] [--no-torch] [--script PATH]\n"
+                           "       bench_model --profile CASE [--steps N] [--threads N]\n"
+                           "cases: unet64_train unet64_eval unet16_train unet16_eval lenet_train lenet_gradcam\n");
 }
 
 Options parse(int argc, char** argv) {
     Options o;
-    const char* env_python = std::getenv("ENGINE_BENCH_PYTHON");
-    o.python = env_python && *env_python ? env_python : "python3";
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) usage(("missing value after " + arg).c_str());
-            return argv[++i];
-        };
-        if (arg == "--python") o.python = value();
-        else if (arg == "--json") o.json_path = value();
-        else if (arg == "--script") o.script = value();
-        else if (arg == "--only") o.only = split_commas(value());
-        else if (arg == "--threads") o.threads = std::atoi(value().c_str());
-        else if (arg == "--rounds") o.rounds = std::atoi(value().c_str());
-        else if (arg == "--reps") o.reps = std::atoi(value().c_str());
-        else if (arg == "--profile") o.profile = value();
-        else if (arg == "--steps") o.profile_steps = std::max(1, std::atoi(value().c_str()));
-        else if (arg == "--quick") o.quick = true;
+    bench::Args args(argc, argv, [](const std::string& msg) { usage(msg); });
+    while (args.next()) {
+        const std::string& arg = args.arg();
+        if (o.read(args)) continue;
+        if (arg == "--only") o.only = bench::split_commas(args.value());
+        else if (arg == "--reps") o.reps = std::atoi(args.value().c_str());
+        else if (arg == "--profile") o.profile = args.value();
+        else if (arg == "--steps") o.profile_steps = std::max(1, std::atoi(args.value().c_str()));
         else if (arg == "--no-torch") o.no_torch = true;
         else if (arg == "--help" || arg == "-h") usage("whole-model CPU speed against PyTorch", 0);
-        else usage(("unknown argument " + arg).c_str());
+        else usage("unknown argument " + arg);
     }
     std::vector<std::string> named = o.only;
     if (!o.profile.empty()) named.push_back(o.profile);
     for (const std::string& name : named) {
         bool known = false;
         for (const char* c : kCaseNames) known |= name == c;
-        if (!known) usage(("unknown case " + name).c_str());
+        if (!known) usage("unknown case " + name);
     }
     if (o.rounds <= 0) o.rounds = o.quick ? 2 : 5;
     return o;
 }
-
-double median(std::vector<double> v) {
-    if (v.empty()) return std::nan("");
-    std::sort(v.begin(), v.end());
-    const size_t mid = v.size() / 2;
-    return v.size() % 2 ? v[mid] : 0.5 * (v[mid - 1] + v[mid]);
-}
-
-double load_average() {
-    double load = -1.0;
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fscanf(f, "%lf", &load) != 1) load = -1.0;
-        std::fclose(f);
-    }
-    return load;
-}
-
-double wall_ms() {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// User + system CPU time of this process (every thread), in milliseconds.
-double cpu_ms() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-3;
-}
-
-struct Sample {
-    double wall, cpu;
-};
-
-// Median wall and CPU time of `reps` calls after `warmup` untimed ones.
-Sample measure(const std::function<void()>& fn, int warmup, int reps) {
-    for (int i = 0; i < warmup; ++i) fn();
-    std::vector<double> walls, cpus;
-    for (int i = 0; i < reps; ++i) {
-        const double w0 = wall_ms(), c0 = cpu_ms();
-        fn();
-        walls.push_back(wall_ms() - w0);
-        cpus.push_back(cpu_ms() - c0);
-    }
-    return {median(walls), median(cpus)};
-}
-
-std::string fmt(double v, int precision = 1) {
-    if (!std::isfinite(v)) return "-";
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%.*f", precision, v);
-    return buf;
-}
-
-std::string json_num(double v) { return std::isfinite(v) ? fmt(v, 4) : "null"; }
 
 // ------------------------------------------------------------------------------------------------ cases
 
@@ -279,17 +200,12 @@ Result run_case(const std::string& name, const Options& o, bench::TorchReference
     js << "{\"kind\": \"model\", \"case\": \"" << name << "\", \"warmup\": 1, \"reps\": " << reps << "}";
     std::vector<double> ow, oc, tw, tc;
     for (int r = 0; r < o.rounds; ++r) {
-        const Sample s = measure(c.run, 1, reps);
+        const bench::Sample s = bench::measure(c.run, 1, reps);
         ow.push_back(s.wall);
         oc.push_back(s.cpu);
-        if (ref.available()) {
-            // TorchReference answers one number per request: the wall median, then the same run's CPU median.
-            if (const auto wall = ref.time_ms(js.str())) {
-                tw.push_back(*wall);
-                if (const auto cpu = ref.time_ms("{\"kind\": \"last_cpu\"}")) tc.push_back(*cpu);
-            } else {
-                std::fprintf(stderr, "PyTorch reference failed on %s: %s\n", name.c_str(), ref.last_error().c_str());
-            }
+        // TorchReference answers one number per request: the wall median, then the same run's CPU median.
+        if (bench::time_reference(ref, js.str(), name, tw)) {
+            if (const auto cpu = ref.time_ms("{\"kind\": \"last_cpu\"}")) tc.push_back(*cpu);
         }
     }
     return {name, c.description, median(ow), median(oc), median(tw), median(tc)};
@@ -330,9 +246,9 @@ void profile_case(const std::string& name, int steps) {
         }));
     }
     autograd::set_backward_profiling(true);
-    const double t0 = wall_ms(), c0 = cpu_ms();
+    const double t0 = wall_ms(), c0 = bench::cpu_ms();
     for (int i = 0; i < steps; ++i) c.run();
-    const double total = (wall_ms() - t0) / steps, cpu_total = (cpu_ms() - c0) / steps;
+    const double total = (wall_ms() - t0) / steps, cpu_total = (bench::cpu_ms() - c0) / steps;
     autograd::set_backward_profiling(false);
     std::vector<autograd::BackwardProfileRow> backward = autograd::take_backward_profile();
     std::sort(backward.begin(), backward.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
@@ -361,15 +277,11 @@ void profile_case(const std::string& name, int steps) {
 
 void write_json(const Options& o, int threads, double load_before, double load_after,
                 const bench::TorchReference& ref, const std::vector<Result>& results) {
-    std::ofstream f(o.json_path);
-    if (!f) {
-        std::fprintf(stderr, "bench_model: cannot write %s\n", o.json_path.c_str());
-        return;
-    }
+    std::ostringstream f;
     f << "{\n  \"threads\": " << threads << ",\n  \"rounds\": " << o.rounds
       << ",\n  \"load_average_before\": " << json_num(load_before)
       << ",\n  \"load_average_after\": " << json_num(load_after) << ",\n  \"torch\": "
-      << (ref.available() ? "\"" + ref.torch_version() + "\"" : std::string("null")) << ",\n  \"cases\": [";
+      << bench::torch_version_json(ref) << ",\n  \"cases\": [";
     for (size_t i = 0; i < results.size(); ++i) {
         const Result& r = results[i];
         f << (i ? "," : "") << "\n    {\"name\": \"" << r.name << "\", \"description\": \"" << r.description
@@ -379,6 +291,7 @@ void write_json(const Options& o, int threads, double load_before, double load_a
           << ", \"cpu_ratio\": " << json_num(r.ours_cpu_ms / r.torch_cpu_ms) << "}";
     }
     f << "\n  ]\n}\n";
+    bench::write_text_file(o.json_path, f.str(), "bench_model");
 }
 
 }  // namespace
@@ -391,20 +304,13 @@ int main(int argc, char** argv) {
         profile_case(o.profile, o.profile_steps);
         return 0;
     }
-    const double load_before = load_average();
-    if (load_before > 0.5)
-        std::printf("note: 1-minute load average %.2f before starting; time on a quiet machine\n", load_before);
+    const double load_before = bench::load_average_noted();
 
     bench::TorchReference ref;
-    if (o.no_torch) {
+    if (o.no_torch)
         std::printf("%d threads, %d rounds, no PyTorch reference (--no-torch)\n", threads, o.rounds);
-    } else if (ref.start(o.python, o.script, threads)) {
-        std::printf("PyTorch %s reference (%s), %d threads on both sides, %d rounds\n", ref.torch_version().c_str(),
-                    o.python.c_str(), threads, o.rounds);
-    } else {
-        std::printf("PyTorch not available: %s; skipping the reference comparison\n", ref.reason().c_str());
-        std::printf("%d threads, %d rounds\n", threads, o.rounds);
-    }
+    else
+        bench::start_reported(ref, o.python, o.script, threads, o.rounds);
     std::printf("\n%-44s %9s %9s %6s | %9s %9s %6s\n", "case (ms, medians)", "ours", "PyTorch", "ratio", "ours cpu",
                 "torch cpu", "ratio");
     std::fflush(stdout);
@@ -414,12 +320,12 @@ int main(int argc, char** argv) {
         if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), name) == o.only.end()) continue;
         results.push_back(run_case(name, o, ref));
         const Result& r = results.back();
-        std::printf("%-44s %9s %9s %6s | %9s %9s %6s\n", r.description.c_str(), fmt(r.ours_ms).c_str(),
-                    fmt(r.torch_ms).c_str(), fmt(r.ours_ms / r.torch_ms, 2).c_str(), fmt(r.ours_cpu_ms).c_str(),
-                    fmt(r.torch_cpu_ms).c_str(), fmt(r.ours_cpu_ms / r.torch_cpu_ms, 2).c_str());
+        std::printf("%-44s %9s %9s %6s | %9s %9s %6s\n", r.description.c_str(), fmt(r.ours_ms, 1).c_str(),
+                    fmt(r.torch_ms, 1).c_str(), fmt(r.ours_ms / r.torch_ms, 2).c_str(), fmt(r.ours_cpu_ms, 1).c_str(),
+                    fmt(r.torch_cpu_ms, 1).c_str(), fmt(r.ours_cpu_ms / r.torch_cpu_ms, 2).c_str());
         std::fflush(stdout);
     }
-    const double load_after = load_average();
+    const double load_after = bench::load_average();
     write_json(o, threads, load_before, load_after, ref, results);
     std::printf("ratio = ours / PyTorch (wall, then CPU = user + sys over all threads); load average %.2f -> %.2f\n"
                 "wrote %s\n",

@@ -10,21 +10,16 @@ import struct
 import sys
 import time
 
-
-def answer(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
 try:
     import numpy as np
     import torch
     import captum
     from captum.attr import FeatureAblation, IntegratedGradients, LayerGradCam
+    from bench_common import serve
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
     import export_torch
 except Exception as e:  # noqa: BLE001 - any import failure means "no reference"
-    answer({"error": "import failed: %s" % e})
+    print(json.dumps({"error": "import failed: %s" % e}), flush=True)
     sys.exit(0)
 
 DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
@@ -69,7 +64,7 @@ class FrozenMaskSegmentation(torch.nn.Module):
         return (out * self.mask.repeat(out.shape[0] // self.n, 1, 1, 1)).sum(dim=(2, 3))
 
 
-def setup(c):
+def build_call(c):
     case = c["case"]
     if case == "gradcam_lenet":
         model, x = load(c, export_torch.LeNet())
@@ -91,34 +86,26 @@ def setup(c):
     raise ValueError("unknown case %r" % case)
 
 
-def main():
-    call = None
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            c = json.loads(line)
-            kind = c["kind"]
-            if kind == "init":
-                torch.set_num_threads(int(c["threads"]))
-                answer({"torch": torch.__version__, "captum": captum.__version__, "threads": torch.get_num_threads()})
-            elif kind == "setup":
-                t0 = time.perf_counter()
-                call = None
-                call = setup(c)
-                answer({"ms": (time.perf_counter() - t0) * 1e3})
-            elif kind == "run":
-                t0 = time.perf_counter()
-                call()
-                answer({"ms": (time.perf_counter() - t0) * 1e3})
-            elif kind == "quit":
-                return
-            else:
-                answer({"error": "unknown request kind %r" % kind})
-        except Exception as e:  # noqa: BLE001 - report and keep serving
-            answer({"error": "%s: %s" % (type(e).__name__, e)})
+def timed_ms(fn):
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1e3
+
+
+def init(c):
+    torch.set_num_threads(int(c["threads"]))
+    return {"torch": torch.__version__, "captum": captum.__version__, "threads": torch.get_num_threads()}
+
+
+_call = [None]
+
+
+def setup(c):
+    def build():
+        _call[0] = None  # frees the previous case's model before building this one
+        _call[0] = build_call(c)
+    return {"ms": timed_ms(build)}
 
 
 if __name__ == "__main__":
-    main()
+    serve({"init": init, "setup": setup, "run": lambda c: {"ms": timed_ms(_call[0])}})

@@ -1,7 +1,8 @@
-// The PyTorch reference subprocess of bench_cpu (POSIX pipes + fork/exec) and the small JSON readers its
-// answers need.
+// The Python reference subprocesses of the benches (POSIX pipes + fork/exec, popen for one-shot scripts) and the
+// small JSON readers their answers need.
 #include "bench/reference.h"
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -127,6 +128,59 @@ void TorchReference::stop() {
         waitpid(child_, &status, 0);
         child_ = -1;
     }
+}
+
+bool start_reported(TorchReference& ref, const std::string& python, const std::string& script, int threads,
+                    int rounds) {
+    const bool started = ref.start(python, script, threads);
+    if (started) {
+        std::printf("PyTorch %s reference (%s), %d threads on both sides, %d rounds\n", ref.torch_version().c_str(),
+                    python.c_str(), threads, rounds);
+    } else {
+        std::printf("PyTorch not available: %s; skipping the reference comparison\n", ref.reason().c_str());
+        std::printf("%d threads, %d rounds\n", threads, rounds);
+    }
+    return started;
+}
+
+bool time_reference(TorchReference& ref, const std::string& case_json, const std::string& what,
+                    std::vector<double>& into) {
+    if (!ref.available()) return false;
+    const auto ms = ref.time_ms(case_json);
+    if (!ms) {
+        std::fprintf(stderr, "PyTorch reference failed on %s: %s\n", what.c_str(), ref.last_error().c_str());
+        return false;
+    }
+    into.push_back(*ms);
+    return true;
+}
+
+std::string torch_version_json(const TorchReference& ref) {
+    return ref.available() ? "\"" + ref.torch_version() + "\"" : std::string("null");
+}
+
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::optional<std::string> run_script(const std::string& python, const std::string& script,
+                                      const std::vector<std::string>& args) {
+    std::string command = shell_quote(python) + " " + shell_quote(script);
+    for (const std::string& a : args) command += " " + shell_quote(a);
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return std::nullopt;
+    std::string output;
+    std::array<char, 4096> buffer{};
+    while (std::fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
+    const int status = pclose(pipe);
+    const size_t start = output.rfind('{');
+    if (status != 0 || start == std::string::npos) {
+        std::fprintf(stderr, "bench: %s failed (status %d): %s\n", script.c_str(), status, output.c_str());
+        return std::nullopt;
+    }
+    return output.substr(start);
 }
 
 }  // namespace engine::bench

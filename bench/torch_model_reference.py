@@ -6,79 +6,15 @@
 # Standalone op breakdown (torch.profiler) of one case:
 #   python bench/torch_model_reference.py --profile unet64_train [--threads 2] [--steps 3]
 import json
-import statistics
 import sys
-import time
-
-
-def answer(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
 
 try:
     import torch
     import torch.nn as nn
+    from bench_common import LeNet, UNet, measure, serve
 except Exception as e:  # noqa: BLE001 - any import failure means "no reference"
-    answer({"error": "import torch failed: %s" % e})
+    print(json.dumps({"error": "import torch failed: %s" % e}), flush=True)
     sys.exit(0)
-
-
-def conv_block(i, o):
-    return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(o),
-                         nn.Conv2d(o, o, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(o))
-
-
-def up(i, o):
-    return nn.ConvTranspose2d(i, o, 3, stride=2, padding=1, output_padding=1)
-
-
-class UNet(nn.Module):
-    def __init__(self, num_classes=10, in_channels=3, width=64):
-        super().__init__()
-        w = width
-        self.contracting_11 = conv_block(in_channels, w)
-        self.contracting_12 = nn.MaxPool2d(2, 2)
-        self.contracting_21 = conv_block(w, 2 * w)
-        self.contracting_22 = nn.MaxPool2d(2, 2)
-        self.contracting_31 = conv_block(2 * w, 4 * w)
-        self.contracting_32 = nn.MaxPool2d(2, 2)
-        self.contracting_41 = conv_block(4 * w, 8 * w)
-        self.contracting_42 = nn.MaxPool2d(2, 2)
-        self.middle = conv_block(8 * w, 16 * w)
-        self.expansive_11 = up(16 * w, 8 * w)
-        self.expansive_12 = conv_block(16 * w, 8 * w)
-        self.expansive_21 = up(8 * w, 4 * w)
-        self.expansive_22 = conv_block(8 * w, 4 * w)
-        self.expansive_31 = up(4 * w, 2 * w)
-        self.expansive_32 = conv_block(4 * w, 2 * w)
-        self.expansive_41 = up(2 * w, w)
-        self.expansive_42 = conv_block(2 * w, w)
-        self.output = nn.Conv2d(w, num_classes, 3, padding=1)
-
-    def forward(self, x):
-        c11 = self.contracting_11(x)
-        c21 = self.contracting_21(self.contracting_12(c11))
-        c31 = self.contracting_31(self.contracting_22(c21))
-        c41 = self.contracting_41(self.contracting_32(c31))
-        mid = self.middle(self.contracting_42(c41))
-        e12 = self.expansive_12(torch.cat((self.expansive_11(mid), c41), dim=1))
-        e22 = self.expansive_22(torch.cat((self.expansive_21(e12), c31), dim=1))
-        e32 = self.expansive_32(torch.cat((self.expansive_31(e22), c21), dim=1))
-        e42 = self.expansive_42(torch.cat((self.expansive_41(e32), c11), dim=1))
-        return self.output(e42)
-
-
-class LeNet(nn.Module):
-    def __init__(self, num_classes=10, in_channels=1):
-        super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(in_channels, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
-                                  nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2))
-        self.fc = nn.Sequential(nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-                                nn.Linear(84, num_classes))
-
-    def forward(self, x):
-        return self.fc(self.conv(x).flatten(1))
 
 
 def train_step(model, batch, classes, spatial):
@@ -145,17 +81,8 @@ def model_case(c):
     if name not in _cases:
         _cases[name] = make_case(name)
         _cases[name]()  # as bench_model: one call before timing (allocations, optimizer state)
-    fn = _cases[name]
-    for _ in range(c["warmup"]):
-        fn()
-    walls, cpus = [], []
-    for _ in range(c["reps"]):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        walls.append((time.perf_counter() - w0) * 1e3)
-        cpus.append((time.process_time() - c0) * 1e3)
-    _last_cpu[0] = statistics.median(cpus)
-    return statistics.median(walls)
+    wall, _last_cpu[0] = measure(_cases[name], c["warmup"], c["reps"])
+    return wall
 
 
 def profile(name, threads, steps):
@@ -171,6 +98,12 @@ def profile(name, threads, steps):
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=40))
 
 
+def init(c):
+    torch.set_num_threads(int(c["threads"]))
+    torch.manual_seed(0)
+    return {"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads()}
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--profile":
         args = sys.argv[2:]
@@ -179,27 +112,7 @@ def main():
         steps = int(args[args.index("--steps") + 1]) if "--steps" in args else 3
         profile(name, threads, steps)
         return
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            c = json.loads(line)
-            kind = c["kind"]
-            if kind == "init":
-                torch.set_num_threads(int(c["threads"]))
-                torch.manual_seed(0)
-                answer({"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads()})
-            elif kind == "model":
-                answer({"ms": model_case(c)})
-            elif kind == "last_cpu":
-                answer({"ms": _last_cpu[0]})
-            elif kind == "quit":
-                return
-            else:
-                answer({"error": "unknown case kind %r" % kind})
-        except Exception as e:  # noqa: BLE001 - report and keep serving
-            answer({"error": "%s: %s" % (type(e).__name__, e)})
+    serve({"init": init, "model": lambda c: {"ms": model_case(c)}, "last_cpu": lambda c: {"ms": _last_cpu[0]}})
 
 
 if __name__ == "__main__":

@@ -1,33 +1,15 @@
 # PyTorch side of bench_cpu: reads one JSON case per line on stdin, times it the way bench_cpu times ours
 # (warm-up, then the median of `reps` runs) and answers one JSON line on stdout. Started once per bench run.
 import json
-import statistics
 import sys
-import time
-
-
-def answer(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
 
 try:
     import torch
     import torch.nn.functional as F
+    from bench_common import median_ms, serve
 except Exception as e:  # noqa: BLE001 - any import failure means "no reference"
-    answer({"error": "import torch failed: %s" % e})
+    print(json.dumps({"error": "import torch failed: %s" % e}), flush=True)
     sys.exit(0)
-
-
-def median_ms(fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def gemm_case(c):
@@ -71,30 +53,12 @@ def conv_case(c):
     return median_ms(step, c["warmup"], c["reps"])
 
 
-def main():
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            c = json.loads(line)
-            kind = c["kind"]
-            if kind == "init":
-                torch.set_num_threads(int(c["threads"]))
-                torch.manual_seed(0)
-                answer({"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                        "mkldnn": bool(torch.backends.mkldnn.is_available())})
-            elif kind == "gemm":
-                answer({"ms": gemm_case(c)})
-            elif kind == "conv":
-                answer({"ms": conv_case(c)})
-            elif kind == "quit":
-                return
-            else:
-                answer({"error": "unknown case kind %r" % kind})
-        except Exception as e:  # noqa: BLE001 - report and keep serving
-            answer({"error": "%s: %s" % (type(e).__name__, e)})
+def init(c):
+    torch.set_num_threads(int(c["threads"]))
+    torch.manual_seed(0)
+    return {"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "mkldnn": bool(torch.backends.mkldnn.is_available())}
 
 
 if __name__ == "__main__":
-    main()
+    serve({"init": init, "gemm": lambda c: {"ms": gemm_case(c)}, "conv": lambda c: {"ms": conv_case(c)}})

@@ -10,10 +10,8 @@
 //                    [--warmup 2] [--rounds 3] [--threads 2] [--python PATH]
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <memory>
 #include <random>
 #include <nlohmann/json.hpp>
@@ -21,6 +19,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench/bench_util.h"
+#include "bench/reference.h"
 #include "layers/loss.h"
 #include "layers/optim.h"
 #include "models/model.h"
@@ -28,65 +28,37 @@
 #include "runtime/data/loader.h"
 #include "runtime/parallel.h"
 
-#ifndef ENGINE_BENCH_DIR
-#define ENGINE_BENCH_DIR "bench"
-#endif
-
 using namespace engine;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-using Flags = std::map<std::string, std::string>;
+using bench::median;
+using bench::shell_quote;
 
-[[noreturn]] void usage(const std::string& message) {
-    std::fprintf(stderr,
-                 "error: %s\nusage: bench_train lenet [--data DIR] [--rounds N] [--threads N] [--limit N] "
-                 "[--python PATH]\n       bench_train unet [--width W] [--size S] [--batch B] [--classes C] "
-                 "[--in-channels N] [--steps N] [--warmup N] [--rounds N] [--threads N] [--python PATH]\n",
-                 message.c_str());
-    std::exit(2);
+[[noreturn]] void usage(const std::string& message, int status = 2) {
+    bench::exit_with_usage("bench_train", message, status,
+                           "usage: bench_train lenet [--data DIR] [--rounds N] [--threads N] [--limit N] "
+                           "[--python PATH] [--app PATH]\n"
+                           "       bench_train unet [--width W] [--size S] [--batch B] [--classes C] "
+                           "[--in-channels N] [--steps N] [--warmup N] [--rounds N] [--threads N] [--python PATH]\n");
 }
 
-std::string flag(const Flags& flags, const std::string& name, const std::string& fallback) {
-    const auto it = flags.find(name);
-    return it == flags.end() ? fallback : it->second;
-}
-int64_t int_flag(const Flags& flags, const std::string& name, int64_t fallback) {
-    return std::stoll(flag(flags, name, std::to_string(fallback)));
-}
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::string quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// Runs a PyTorch script and returns the JSON object of its last output line (null on failure).
+// Runs bench/`script` under `python` and returns the JSON object of its last output line (null on failure).
 nlohmann::json run_torch(const std::string& python, const std::string& script, const std::vector<std::string>& args) {
-    std::string command = quote(python) + " " + quote(script);
-    for (const std::string& a : args) command += " " + quote(a);
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return nullptr;
-    std::string output;
-    std::array<char, 4096> buffer{};
-    while (std::fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
-    const int status = pclose(pipe);
-    const size_t start = output.rfind('{');
-    if (status != 0 || start == std::string::npos) {
-        std::fprintf(stderr, "bench_train: %s failed (status %d): %s\n", script.c_str(), status, output.c_str());
-        return nullptr;
-    }
-    return nlohmann::json::parse(output.substr(start), nullptr, false);
+    const auto line = bench::run_script(python, bench::bench_file(script), args);
+    return line ? nlohmann::json::parse(*line, nullptr, false) : nlohmann::json(nullptr);
+}
+
+// Ours over the reference's median, null when the reference failed every round.
+nlohmann::json ratio_or_null(const std::vector<double>& ours, const std::vector<double>& theirs) {
+    return theirs.empty() ? nlohmann::json(nullptr) : nlohmann::json(median(ours) / median(theirs));
+}
+
+// The medians of both sides and their ratio (the reference's null when it failed every round).
+nlohmann::json medians_json(const std::vector<double>& ours, const std::vector<double>& theirs) {
+    return {{"ours_median", median(ours)},
+            {"torch_median", theirs.empty() ? nlohmann::json(nullptr) : nlohmann::json(median(theirs))},
+            {"ratio_ours_to_torch", ratio_or_null(ours, theirs)}};
 }
 
 // ---------------------------------------------------------------- LeNet epoch
@@ -115,7 +87,7 @@ LenetResult lenet_epoch(const data::IdxDataset& train, const data::IdxDataset& t
         }(),
         {n});
     LenetResult result;
-    const auto start = Clock::now();
+    const bench::Stopwatch clock;
     double loss_sum = 0;
     for (int64_t first = 0; first < n; first += kBatch) {
         const Tensor index = order.narrow(0, first, std::min(kBatch, n - first));
@@ -125,7 +97,7 @@ LenetResult lenet_epoch(const data::IdxDataset& train, const data::IdxDataset& t
         optimizer.step();
         loss_sum += loss.item<double>();
     }
-    result.epoch_seconds = seconds_since(start);
+    result.epoch_seconds = clock.seconds();
     model->eval();
     NoGradGuard no_grad;
     int64_t correct = 0;
@@ -142,9 +114,9 @@ LenetResult lenet_epoch(const data::IdxDataset& train, const data::IdxDataset& t
 // One epoch of the train_classifier app itself: its metrics.json has the epoch's training seconds.
 LenetResult app_epoch(const std::string& app, const std::string& dir, int64_t limit, int threads, uint64_t seed) {
     const std::string out = "/tmp/bench_train_lenet_" + std::to_string(::getpid());
-    std::string command = quote(app) + " --data " + quote(dir) + " --epochs 1 --batch 32 --threads " +
+    std::string command = shell_quote(app) + " --data " + shell_quote(dir) + " --epochs 1 --batch 32 --threads " +
                           std::to_string(threads) + " --seed " + std::to_string(seed) + " --limit " +
-                          std::to_string(limit) + " --out " + quote(out) + " >/dev/null";
+                          std::to_string(limit) + " --out " + shell_quote(out) + " >/dev/null";
     LenetResult r;
     if (std::system(command.c_str()) != 0) {
         std::fprintf(stderr, "bench_train: %s failed\n", command.c_str());
@@ -163,24 +135,24 @@ LenetResult app_epoch(const std::string& app, const std::string& dir, int64_t li
         r.epoch_seconds = report.at("epochs")[0].at("seconds").get<double>();
         r.test_accuracy = report.at("epochs")[0].at("accuracy").get<double>();
     }
-    std::system(("rm -rf " + quote(out)).c_str());
+    std::system(("rm -rf " + shell_quote(out)).c_str());
     return r;
 }
 
-int bench_lenet(const Flags& flags, const std::string& python, int threads, int rounds) {
-    const std::string dir = flag(flags, "--data", "/usr/share/datasets/fashion-mnist");
-    const int64_t limit = int_flag(flags, "--limit", 0);
+int bench_lenet(const bench::Flags& flags, const std::string& python, int threads, int rounds) {
+    const std::string dir = flags.get("data", "/usr/share/datasets/fashion-mnist");
+    const int64_t limit = flags.get_int("limit", 0);
     auto train = data::fashion_mnist(dir, true);
     auto test = data::fashion_mnist(dir, false);
     std::vector<double> ours, theirs;
     nlohmann::json ours_acc = nlohmann::json::array(), theirs_acc = nlohmann::json::array();
     for (int r = 0; r < rounds; ++r) {
-        const std::string app = flag(flags, "--app", "");
+        const std::string app = flags.get("app", "");
         const LenetResult mine = app.empty() ? lenet_epoch(*train, *test, limit, static_cast<uint64_t>(r + 1))
                                              : app_epoch(app, dir, limit, threads, static_cast<uint64_t>(r + 1));
         ours.push_back(mine.epoch_seconds);
         ours_acc.push_back(mine.test_accuracy);
-        const nlohmann::json t = run_torch(python, std::string(ENGINE_BENCH_DIR) + "/train_lenet_torch.py",
+        const nlohmann::json t = run_torch(python, "train_lenet_torch.py",
                                            {"--data", dir, "--threads", std::to_string(threads), "--limit",
                                             std::to_string(limit), "--seed", std::to_string(r + 1)});
         if (t.is_object()) {
@@ -190,33 +162,31 @@ int bench_lenet(const Flags& flags, const std::string& python, int threads, int 
         std::fprintf(stderr, "round %d: ours %.2f s, torch %s s\n", r + 1, mine.epoch_seconds,
                      t.is_object() ? std::to_string(t.at("epoch_seconds").get<double>()).c_str() : "-");
     }
-    const nlohmann::json report = {
+    nlohmann::json report = {
         {"bench", "lenet_epoch"},
         {"recipe", "LeNet, Fashion-MNIST, batch 32, Adam 1e-3, one epoch"},
-        {"ours", flag(flags, "--app", "").empty() ? "in-process loop" : "the train_classifier app"},
+        {"ours", flags.get("app", "").empty() ? "in-process loop" : "the train_classifier app"},
         {"threads", threads},
         {"images", limit > 0 ? std::min<int64_t>(limit, train->size()) : train->size()},
         {"ours_seconds", ours},
         {"torch_seconds", theirs},
         {"ours_test_accuracy_after_1_epoch", ours_acc},
-        {"torch_test_accuracy_after_1_epoch", theirs_acc},
-        {"ours_median", median(ours)},
-        {"torch_median", theirs.empty() ? nlohmann::json(nullptr) : nlohmann::json(median(theirs))},
-        {"ratio_ours_to_torch", theirs.empty() ? nlohmann::json(nullptr) : nlohmann::json(median(ours) / median(theirs))}};
+        {"torch_test_accuracy_after_1_epoch", theirs_acc}};
+    report.update(medians_json(ours, theirs));
     std::printf("%s\n", report.dump(2).c_str());
     return 0;
 }
 
 // ---------------------------------------------------------------- UNet step
 
-int bench_unet(const Flags& flags, const std::string& python, int threads, int rounds) {
+int bench_unet(const bench::Flags& flags, const std::string& python, int threads, int rounds) {
     models::ModelConfig config;
     config.name = "unet";
-    config.width = int_flag(flags, "--width", 64);
-    config.in_channels = int_flag(flags, "--in-channels", 3);
-    config.num_classes = int_flag(flags, "--classes", 10);
-    const int64_t size = int_flag(flags, "--size", 256), batch = int_flag(flags, "--batch", 1);
-    const int64_t steps = int_flag(flags, "--steps", 5), warmup = int_flag(flags, "--warmup", 2);
+    config.width = flags.get_int("width", 64);
+    config.in_channels = flags.get_int("in-channels", 3);
+    config.num_classes = flags.get_int("classes", 10);
+    const int64_t size = flags.get_int("size", 256), batch = flags.get_int("batch", 1);
+    const int64_t steps = flags.get_int("steps", 5), warmup = flags.get_int("warmup", 2);
     std::vector<double> ours, theirs, ours_eval, theirs_eval;
     for (int r = 0; r < rounds; ++r) {
         Generator gen(static_cast<uint64_t>(r + 1));
@@ -227,25 +197,25 @@ int bench_unet(const Flags& flags, const std::string& python, int threads, int r
         const Tensor y = floor(rand({batch, size, size}, gen) * static_cast<double>(config.num_classes)).to(DType::Int64);
         std::vector<double> times;
         for (int64_t s = 0; s < warmup + steps; ++s) {
-            const auto start = Clock::now();
+            const bench::Stopwatch clock;
             optimizer.zero_grad();
             Tensor loss = criterion((*model)(x), y);
             loss.backward();
             optimizer.step();
             (void)loss.item<double>();
-            if (s >= warmup) times.push_back(seconds_since(start));
+            if (s >= warmup) times.push_back(clock.seconds());
         }
         ours.push_back(median(times));
         {
             model->eval();
             NoGradGuard no_grad;
             (void)(*model)(x);
-            const auto start = Clock::now();
+            const bench::Stopwatch clock;
             (void)sum((*model)(x)).item<double>();
-            ours_eval.push_back(seconds_since(start));
+            ours_eval.push_back(clock.seconds());
         }
         const nlohmann::json t = run_torch(
-            python, std::string(ENGINE_BENCH_DIR) + "/train_unet_torch.py",
+            python, "train_unet_torch.py",
             {"--width", std::to_string(config.width), "--in-channels", std::to_string(config.in_channels),
              "--classes", std::to_string(config.num_classes), "--size", std::to_string(size), "--batch",
              std::to_string(batch), "--steps", std::to_string(steps), "--warmup", std::to_string(warmup),
@@ -257,10 +227,7 @@ int bench_unet(const Flags& flags, const std::string& python, int threads, int r
         std::fprintf(stderr, "round %d: ours %.3f s/step, torch %s s/step\n", r + 1, ours.back(),
                      t.is_object() ? std::to_string(t.at("step_seconds").get<double>()).c_str() : "-");
     }
-    auto ratio = [](const std::vector<double>& a, const std::vector<double>& b) {
-        return b.empty() ? nlohmann::json(nullptr) : nlohmann::json(median(a) / median(b));
-    };
-    const nlohmann::json report = {
+    nlohmann::json report = {
         {"bench", "unet_train_step"},
         {"model", nlohmann::json::parse(config.resolved().to_json())},
         {"input", {batch, config.in_channels, size, size}},
@@ -268,12 +235,10 @@ int bench_unet(const Flags& flags, const std::string& python, int threads, int r
         {"steps_per_round", steps},
         {"ours_step_seconds", ours},
         {"torch_step_seconds", theirs},
-        {"ours_median", median(ours)},
-        {"torch_median", theirs.empty() ? nlohmann::json(nullptr) : nlohmann::json(median(theirs))},
-        {"ratio_ours_to_torch", ratio(ours, theirs)},
         {"ours_eval_seconds", ours_eval},
         {"torch_eval_seconds", theirs_eval},
-        {"eval_ratio_ours_to_torch", ratio(ours_eval, theirs_eval)}};
+        {"eval_ratio_ours_to_torch", ratio_or_null(ours_eval, theirs_eval)}};
+    report.update(medians_json(ours, theirs));
     std::printf("%s\n", report.dump(2).c_str());
     return 0;
 }
@@ -283,16 +248,11 @@ int bench_unet(const Flags& flags, const std::string& python, int threads, int r
 int main(int argc, char** argv) {
     if (argc < 2) usage("which bench: lenet or unet");
     const std::string which = argv[1];
-    Flags flags;
-    for (int i = 2; i < argc; ++i) {
-        const std::string name = argv[i];
-        if (name.rfind("--", 0) != 0 || i + 1 >= argc) usage("expected --flag value pairs, got " + name);
-        flags[name] = argv[++i];
-    }
-    const char* env_python = std::getenv("ENGINE_BENCH_PYTHON");
-    const std::string python = flag(flags, "--python", env_python && *env_python ? env_python : "/opt/torchenv/bin/python");
-    const int threads = static_cast<int>(int_flag(flags, "--threads", 2));
-    const int rounds = static_cast<int>(int_flag(flags, "--rounds", 3));
+    if (which == "--help" || which == "-h") usage("training speed against PyTorch, ours and theirs alternating", 0);
+    const bench::Flags flags(argc, argv, 2, {}, [](const std::string& m) { usage(m); });
+    const std::string python = flags.get("python", bench::default_python("/opt/torchenv/bin/python"));
+    const int threads = static_cast<int>(flags.get_int("threads", 2));
+    const int rounds = static_cast<int>(flags.get_int("rounds", 3));
     set_num_threads(threads);
     try {
         if (which == "lenet") return bench_lenet(flags, python, threads, rounds);

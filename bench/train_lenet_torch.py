@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench_common import LeNet
+
 MEAN, STD = 0.2860, 0.3530
 
 
@@ -26,17 +28,6 @@ def read_idx(path):
 def find(directory, stem):
     gz = os.path.join(directory, stem + ".gz")
     return gz if os.path.exists(gz) else os.path.join(directory, stem)
-
-
-class LeNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Conv2d(6, 16, 5), nn.ReLU(),
-                                  nn.MaxPool2d(2, 2))
-        self.fc = nn.Sequential(nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-
-    def forward(self, x):
-        return self.fc(self.conv(x).flatten(1))
 
 
 def main():

@@ -20,7 +20,9 @@ import sys
 
 import torch
 import torch.nn as nn
-import torchvision
+
+# torchvision is imported where VGG and FCN-32s need it, so that bench/ can import the UNet and LeNet with torch
+# alone.
 
 # ---------------------------------------------------------------------------------------------- models
 
@@ -100,6 +102,8 @@ class FCN32s(nn.Module):
 
     def __init__(self, num_classes=21, in_channels=3, head_width=4096, dropout=0.5):
         super().__init__()
+        import torchvision
+
         self.features = torchvision.models.vgg16(weights=None).features
         if in_channels != 3:
             self.features[0] = nn.Conv2d(in_channels, 64, kernel_size=3, padding=1)
@@ -117,6 +121,8 @@ class FCN32s(nn.Module):
 
 def vgg(name, num_classes=1000, in_channels=3, pool_size=7, classifier_width=4096, dropout=0.5):
     """torchvision's VGG, with models/vgg.h's options applied by replacing avgpool and classifier."""
+    import torchvision
+
     model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes, dropout=dropout)
     if in_channels != 3:
         model.features[0] = nn.Conv2d(in_channels, 64, kernel_size=3, padding=1)

@@ -31,10 +31,7 @@ protected:
 };
 
 // Tests that hold whether or not the allocator caches.
-class CudaMemoryTest : public ::testing::Test {
-protected:
-    void SetUp() override { REQUIRE_CUDA_DEVICE(); }
-};
+class CudaMemoryTest : public CudaTest {};
 
 TEST(CudaAllocatorSizeTest, BlockSizesRoundUpWithBoundedWaste) {
     EXPECT_EQ(cuda::block_size_for(1), 512u);

@@ -55,10 +55,7 @@ int64_t out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil
 double atol_for(DType dtype, int64_t k) { return dtype == DType::Float32 ? 5e-7 * (k + 1) : 1e-12 * (k + 1); }
 double rtol_for(DType dtype) { return dtype == DType::Float32 ? 1e-4 : 1e-10; }
 
-class CudaConvTest : public ::testing::TestWithParam<cuda::ConvImpl> {
-protected:
-    void SetUp() override { REQUIRE_CUDA_DEVICE(); }
-};
+class CudaConvTest : public CudaParamTest<cuda::ConvImpl> {};
 
 std::string path_name(const ::testing::TestParamInfo<cuda::ConvImpl>& info) {
     return cuda::conv_impl_name(info.param);

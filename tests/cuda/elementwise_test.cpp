@@ -12,8 +12,6 @@ using namespace engine::test;
 
 namespace {
 
-Backend& gpu() { return backend_for(cuda_device()); }
-
 const int64_t kSizes[] = {1, 7, 31, 33, 255, 257, 1000, 1025, 4099};
 
 double rtol_of(DType dt) { return dt == DType::Float32 ? 2e-6 : 1e-13; }

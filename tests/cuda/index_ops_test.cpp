@@ -11,15 +11,7 @@ using namespace engine::test;
 
 namespace {
 
-Backend& gpu() { return backend_for(cuda_device()); }
-
-const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int64, DType::Int32, DType::UInt8, DType::Bool};
-
-Tensor values(const Shape& shape, uint64_t seed, DType dt) {
-    if (dt == DType::Float32 || dt == DType::Float64) return random_tensor(shape, seed, dt);
-    if (dt == DType::Bool) return random_tensor(shape, seed, DType::Float64, 0.0, 2.0).to(DType::Int64).to(dt);
-    return random_tensor(shape, seed, DType::Float64, 0.0, 100.0).to(dt);
-}
+Tensor values(const Shape& shape, uint64_t seed, DType dt) { return random_values(shape, seed, dt); }
 
 // Indices in [0, size) (with repeats), as int64 or int32.
 Tensor indices(const Shape& shape, int64_t size, uint64_t seed, DType dt = DType::Int64) {

@@ -11,8 +11,6 @@ using namespace engine::test;
 
 namespace {
 
-Backend& gpu() { return backend_for(cuda_device()); }
-
 // Targets in [0, classes) with every `ignore_every`-th set to ignore_index (-100).
 Tensor targets(const Shape& shape, int64_t classes, uint64_t seed, int64_t ignore_every = 0) {
     Tensor t = random_tensor(shape, seed, DType::Float64, 0.0, static_cast<double>(classes)).to(DType::Int64);

@@ -45,10 +45,7 @@ struct Size {
     int64_t m, k, n;
 };
 
-class CudaMatmulTest : public ::testing::TestWithParam<cuda::GemmImpl> {
-protected:
-    void SetUp() override { REQUIRE_CUDA_DEVICE(); }
-};
+class CudaMatmulTest : public CudaParamTest<cuda::GemmImpl> {};
 
 std::string path_name(const ::testing::TestParamInfo<cuda::GemmImpl>& info) {
     return cuda::gemm_impl_name(info.param);

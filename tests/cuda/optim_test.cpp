@@ -9,8 +9,6 @@ using namespace engine::test;
 
 namespace {
 
-Backend& gpu() { return backend_for(cuda_device()); }
-
 double rtol_of(DType dt) { return dt == DType::Float32 ? 1e-5 : 1e-12; }
 
 }  // namespace

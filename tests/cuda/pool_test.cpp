@@ -15,8 +15,6 @@ using namespace engine::test;
 
 namespace {
 
-Backend& gpu() { return backend_for(cuda_device()); }
-
 double rtol_of(DType dt) { return dt == DType::Float32 ? 1e-5 : 1e-12; }
 
 Pool2dParams pool(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh = 1,

@@ -12,8 +12,6 @@ using namespace engine::test;
 
 namespace {
 
-Backend& gpu() { return backend_for(cuda_device()); }
-
 ::testing::AssertionResult identical(const Tensor& cuda_result, const Tensor& cpu_result) {
     const std::vector<double> a = cuda_result.to_vector<double>(), e = cpu_result.to_vector<double>();
     if (a.size() != e.size()) return ::testing::AssertionFailure() << "sizes differ";

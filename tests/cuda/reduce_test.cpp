@@ -13,8 +13,6 @@ using namespace engine::test;
 
 namespace {
 
-Backend& gpu() { return backend_for(cuda_device()); }
-
 double rtol_of(DType dt) { return dt == DType::Float32 ? 1e-5 : 1e-12; }
 
 const ReduceOp kOps[] = {ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min};

@@ -17,10 +17,7 @@ using namespace engine::test;
 
 namespace {
 
-class CudaStreamTest : public ::testing::Test {
-protected:
-    void SetUp() override { REQUIRE_CUDA_DEVICE(); }
-};
+class CudaStreamTest : public CudaTest {};
 
 TEST_F(CudaStreamTest, DefaultStreamIsOwnedByTheDeviceAndStable) {
     const cudaStream_t s = cuda::default_stream(0);
