@@ -189,15 +189,10 @@ void Optimizer::set_lr(double lr) {
 
 SGD::SGD(std::vector<Tensor> params, const SgdParams& options) : SGD(single_group(std::move(params), options)) {}
 
-SGD::SGD(std::vector<ParamGroup<SgdParams>> groups) : groups_(std::move(groups)) {
+SGD::SGD(std::vector<ParamGroup<SgdParams>> groups) : GroupedOptimizer(std::move(groups)) {
     check_groups("SGD", groups_);
     momentum_.resize(flat_params(groups_).size());
 }
-
-const std::vector<Tensor>& SGD::group_params(size_t group) const { return groups_.at(group).params; }
-double SGD::lr(size_t group) const { return groups_.at(group).options.lr; }
-void SGD::set_lr(size_t group, double lr) { groups_.at(group).options.lr = lr; }
-SgdParams& SGD::options(size_t group) { return groups_.at(group).options; }
 
 void SGD::step() {
     NoGradGuard no_grad;
@@ -250,7 +245,7 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
 Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups) : Adam(std::move(groups), false) {}
 
 Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups, bool decoupled)
-    : groups_(std::move(groups)), decoupled_(decoupled) {
+    : GroupedOptimizer(std::move(groups)), decoupled_(decoupled) {
     check_groups(decoupled_ ? "AdamW" : "Adam", groups_);
     for (auto& g : groups_) g.options.decoupled_weight_decay = decoupled_;
     state_.resize(flat_params(groups_).size());
@@ -260,11 +255,6 @@ AdamW::AdamW(std::vector<Tensor> params, const AdamOptions& options)
     : Adam(single_group(std::move(params), options), true) {}
 
 AdamW::AdamW(std::vector<ParamGroup<AdamOptions>> groups) : Adam(std::move(groups), true) {}
-
-const std::vector<Tensor>& Adam::group_params(size_t group) const { return groups_.at(group).params; }
-double Adam::lr(size_t group) const { return groups_.at(group).options.lr; }
-void Adam::set_lr(size_t group, double lr) { groups_.at(group).options.lr = lr; }
-AdamOptions& Adam::options(size_t group) { return groups_.at(group).options; }
 
 void Adam::step() {
     NoGradGuard no_grad;

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "layers/module.h"
@@ -81,39 +82,44 @@ struct ParamGroup {
     Options options;
 };
 
-class SGD : public Optimizer {
+// The parameter groups of an optimizer whose hyperparameters are `Options`, and the group accessors (PyTorch
+// keeps param_groups in its Optimizer base class too).
+template <class Options>
+class GroupedOptimizer : public Optimizer {
+public:
+    size_t num_groups() const override { return groups_.size(); }
+    const std::vector<Tensor>& group_params(size_t group) const override { return groups_.at(group).params; }
+    double lr(size_t group = 0) const override { return groups_.at(group).options.lr; }
+    void set_lr(size_t group, double lr) override { groups_.at(group).options.lr = lr; }
+    using Optimizer::set_lr;
+    Options& options(size_t group = 0) { return groups_.at(group).options; }
+
+protected:
+    explicit GroupedOptimizer(std::vector<ParamGroup<Options>> groups) : groups_(std::move(groups)) {}
+
+    std::vector<ParamGroup<Options>> groups_;
+};
+
+class SGD : public GroupedOptimizer<SgdParams> {
 public:
     SGD(std::vector<Tensor> params, const SgdParams& options = SgdOptions());
     explicit SGD(std::vector<ParamGroup<SgdParams>> groups);
     void step() override;
     std::string type_name() const override { return "sgd"; }
-    size_t num_groups() const override { return groups_.size(); }
-    const std::vector<Tensor>& group_params(size_t group) const override;
-    double lr(size_t group = 0) const override;
-    void set_lr(size_t group, double lr) override;
-    using Optimizer::set_lr;
-    SgdParams& options(size_t group = 0);
     OptimizerState state_dict() const override;
     void load_state_dict(const OptimizerState& state) override;
 
 private:
-    std::vector<ParamGroup<SgdParams>> groups_;
     std::vector<Tensor> momentum_;  // per parameter; undefined until its first step with momentum
 };
 
 // Adam, or AdamW when options.decoupled_weight_decay (use the AdamW class, which sets it).
-class Adam : public Optimizer {
+class Adam : public GroupedOptimizer<AdamOptions> {
 public:
     Adam(std::vector<Tensor> params, const AdamOptions& options = AdamOptions());
     explicit Adam(std::vector<ParamGroup<AdamOptions>> groups);
     void step() override;
     std::string type_name() const override { return decoupled_ ? "adamw" : "adam"; }
-    size_t num_groups() const override { return groups_.size(); }
-    const std::vector<Tensor>& group_params(size_t group) const override;
-    double lr(size_t group = 0) const override;
-    void set_lr(size_t group, double lr) override;
-    using Optimizer::set_lr;
-    AdamOptions& options(size_t group = 0);
     OptimizerState state_dict() const override;
     void load_state_dict(const OptimizerState& state) override;
 
@@ -125,7 +131,6 @@ private:
         int64_t step = 0;
         Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;
     };
-    std::vector<ParamGroup<AdamOptions>> groups_;
     std::vector<State> state_;  // per parameter
     bool decoupled_;
 };

@@ -1,11 +1,16 @@
-// Top-level error handling, command-line parsing and device selection shared by the training apps.
+// Top-level error handling, command-line parsing and device selection shared by the apps, and the training apps'
+// common steps.
 #include "apps/common/app_main.h"
 
 #include <cstdio>
 #include <exception>
 #include <new>
 
+#include "apps/common/flags.h"
+#include "apps/common/trainer.h"
+#include "models/model.h"
 #include "runtime/cuda_device.h"
+#include "runtime/generator.h"
 #include "runtime/parallel.h"
 
 namespace engine::apps {
@@ -91,6 +96,36 @@ Device select_device(const std::string& spec) {
 std::string describe_device(Device device) {
     if (device.is_cpu()) return "cpu (" + std::to_string(num_threads()) + (num_threads() == 1 ? " thread)" : " threads)");
     return device.str() + " (" + cuda::device_name(device.index) + ")";
+}
+
+void use_training_conventions(CLI::App& app) {
+    app.get_formatter()->column_width(34);
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
+std::optional<int> parse_training_command_line(CLI::App& app, CommonFlags& flags, int argc, char** argv) {
+    flags.add_to(app);
+    app.footer(exit_code_help());
+    return parse_command_line(app, argc, argv);
+}
+
+std::shared_ptr<models::Model> make_training_model(const models::ModelConfig& config, const CommonSetup& setup) {
+    Generator init(setup.seed);
+    std::shared_ptr<models::Model> model = models::make_model(config, init);
+    model->to(setup.device);
+    return model;
+}
+
+std::string training_settings(const CommonFlags& flags, const CommonSetup& setup) {
+    char settings[64];
+    std::snprintf(settings, sizeof settings, "batch %lld, Adam lr %g; ", static_cast<long long>(flags.batch), flags.lr);
+    return settings + describe_device(setup.device);
+}
+
+int run_trainer(const TrainOptions& options, models::Model& model, optim::Optimizer& optimizer, TrainingTask& task) {
+    std::fflush(stdout);
+    Trainer trainer(options, model, optimizer, task);
+    return trainer.run();
 }
 
 }  // namespace engine::apps

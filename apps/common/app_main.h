@@ -1,17 +1,32 @@
-// What every training app shares at its top level: one-line errors with fixed exit codes, command-line parsing
-// that turns usage mistakes into one line, and --device selection.
+// What every app shares at its top level: one-line errors with fixed exit codes, command-line parsing that turns
+// usage mistakes into one line, and --device selection; and the steps of a training app's run() around its task.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "runtime/device.h"
 #include "runtime/error.h"
 
+namespace engine::models {
+struct ModelConfig;
+class Model;
+}  // namespace engine::models
+
+namespace engine::optim {
+class Optimizer;
+}  // namespace engine::optim
+
 namespace engine::apps {
+
+struct CommonFlags;
+struct CommonSetup;
+struct TrainOptions;
+class TrainingTask;
 
 // Exit codes shared by the apps (documented in each app's --help footer).
 constexpr int kExitError = 1;      // bad data, bad checkpoint, device problems, I/O errors
@@ -46,5 +61,18 @@ std::string exit_code_help();
 Device select_device(const std::string& spec);
 // "cpu (2 threads)" or "cuda:0 (NVIDIA H100 (sm_90))".
 std::string describe_device(Device device);
+
+// The training apps' command-line conventions: option names in a 34-character column, and the last value of a
+// repeated flag wins. Call before adding options.
+void use_training_conventions(CLI::App& app);
+// Adds the common flags and the exit-code footer to the app's own options, then parses as parse_command_line.
+std::optional<int> parse_training_command_line(CLI::App& app, CommonFlags& flags, int argc, char** argv);
+// The model `config` describes, its initial weights drawn from the run's seed, on the run's device.
+std::shared_ptr<models::Model> make_training_model(const models::ModelConfig& config, const CommonSetup& setup);
+// "batch B, Adam lr LR; DEVICE": the end of every training app's one-line summary.
+std::string training_settings(const CommonFlags& flags, const CommonSetup& setup);
+// Trains to the end and returns the exit code (Trainer::run). Flushes stdout first, so that the app's summary
+// comes before the trainer's progress lines.
+int run_trainer(const TrainOptions& options, models::Model& model, optim::Optimizer& optimizer, TrainingTask& task);
 
 }  // namespace engine::apps

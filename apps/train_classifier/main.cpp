@@ -25,8 +25,7 @@ int run(int argc, char** argv) {
                  "separated by spaces). Every epoch writes OUT/last.safetensors, OUT/best.safetensors (best "
                  "validation accuracy, or macro F1 for multi-label), OUT/metrics.json and OUT/loss.png.",
                  kApp};
-    app.get_formatter()->column_width(34);
-    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
+    use_training_conventions(app);
     ClassificationDataOptions data_options;
     data_options.dir = "/usr/share/datasets/fashion-mnist";
     CommonFlags flags;
@@ -64,9 +63,7 @@ int run(int argc, char** argv) {
     app.add_option("--dropout", dropout, "VGG: dropout probability in the classifier")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 0.99));
-    flags.add_to(app);
-    app.footer(exit_code_help());
-    if (const auto code = parse_command_line(app, argc, argv)) return *code;
+    if (const auto code = parse_training_command_line(app, flags, argc, argv)) return *code;
 
     const bool lenet = model_name == "lenet";
     bool known = false;
@@ -91,9 +88,7 @@ int run(int argc, char** argv) {
         config.classifier_width = classifier_width;
         config.dropout = dropout;
     }
-    Generator init(setup.seed);
-    std::shared_ptr<models::Model> model = models::make_model(config, init);
-    model->to(setup.device);
+    std::shared_ptr<models::Model> model = make_training_model(config, setup);
     optim::AdamOptions adam;
     adam.lr = flags.lr;
     optim::Adam optimizer(model->parameters(), adam);
@@ -120,15 +115,13 @@ int run(int argc, char** argv) {
     options.metadata = card.to_metadata();
 
     std::printf("%s: %s, %lld -> %lld classes%s (%.3fM parameters); %s %s: %lld training, %lld validation "
-                "samples; batch %lld, Adam lr %g; %s\n",
+                "samples; %s\n",
                 kApp, model_name.c_str(), static_cast<long long>(data.in_channels),
                 static_cast<long long>(data.num_classes), data.multilabel ? " (multi-label)" : "",
                 static_cast<double>(model->num_parameters()) / 1e6, data.layout.c_str(), data_options.dir.c_str(),
                 static_cast<long long>(data.train_size), static_cast<long long>(data.val_size),
-                static_cast<long long>(flags.batch), flags.lr, describe_device(setup.device).c_str());
-    std::fflush(stdout);
-    Trainer trainer(options, *model, optimizer, task);
-    return trainer.run();
+                training_settings(flags, setup).c_str());
+    return run_trainer(options, *model, optimizer, task);
 }
 
 }  // namespace

@@ -25,8 +25,7 @@ int run(int argc, char** argv) {
                  "OUT/last.safetensors, OUT/best.safetensors (best validation mean IoU), OUT/metrics.json, "
                  "OUT/loss.png and OUT/val_grid.png (image | label | prediction).",
                  kApp};
-    app.get_formatter()->column_width(34);
-    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last wins
+    use_training_conventions(app);
     SegmentationDataOptions data_options;
     CommonFlags flags;
     flags.out_dir = "out/train_unet";
@@ -59,9 +58,7 @@ int run(int argc, char** argv) {
     app.add_option("--grid", grid_rows, "Validation samples shown in val_grid.png")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
-    flags.add_to(app);
-    app.footer(exit_code_help());
-    if (const auto code = parse_command_line(app, argc, argv)) return *code;
+    if (const auto code = parse_training_command_line(app, flags, argc, argv)) return *code;
 
     const CommonSetup setup = resolve_common(flags, kApp);
     const SegmentationData data = load_segmentation_data(data_options);
@@ -71,9 +68,7 @@ int run(int argc, char** argv) {
     config.in_channels = data.in_channels;
     config.num_classes = data.num_classes;
     config.width = width;
-    Generator init(setup.seed);
-    std::shared_ptr<models::Model> model = models::make_model(config, init);
-    model->to(setup.device);
+    std::shared_ptr<models::Model> model = make_training_model(config, setup);
     optim::AdamOptions adam;
     adam.lr = flags.lr;
     optim::Adam optimizer(model->parameters(), adam);
@@ -101,16 +96,14 @@ int run(int argc, char** argv) {
     options.metadata = card.to_metadata();
 
     std::printf("%s: UNet width %lld, %lld -> %lld classes (%.2fM parameters); %s %s: %lld training samples (%lld "
-                "per epoch with --repeat %lld), %lld validation; batch %lld, Adam lr %g; %s\n",
+                "per epoch with --repeat %lld), %lld validation; %s\n",
                 kApp, static_cast<long long>(width), static_cast<long long>(data.in_channels),
                 static_cast<long long>(data.num_classes), static_cast<double>(model->num_parameters()) / 1e6,
                 data.layout.c_str(), data_options.dir.c_str(),
                 static_cast<long long>(data.train->size() / data.repeat), static_cast<long long>(data.train->size()),
                 static_cast<long long>(data.repeat), static_cast<long long>(data.val->size()),
-                static_cast<long long>(flags.batch), flags.lr, describe_device(setup.device).c_str());
-    std::fflush(stdout);
-    Trainer trainer(options, *model, optimizer, task);
-    return trainer.run();
+                training_settings(flags, setup).c_str());
+    return run_trainer(options, *model, optimizer, task);
 }
 
 }  // namespace

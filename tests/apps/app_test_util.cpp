@@ -126,6 +126,23 @@ AppResult RunningApp::wait() {
     return r;
 }
 
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+void expect_one_error_line(const AppResult& r, const std::string& what, int code) {
+    EXPECT_EQ(r.exit_code, code) << r.out << r.err;
+    const std::vector<std::string> lines = r.err_lines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_EQ(lines[0].rfind("error: ", 0), 0u) << lines[0];
+    EXPECT_NE(lines[0].find(what), std::string::npos) << lines[0];
+}
+
+std::vector<double> step_losses(const std::string& out_dir) {
+    return read_json(out_dir + "/metrics.json").at("loss").at("step_loss").get<std::vector<double>>();
+}
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream s;

@@ -1,6 +1,6 @@
 // Helpers of the app tests: temporary folders, running an app binary as a child process (to completion, or in
-// the background to be signalled), and tiny synthetic data sets (segmentation folders, Cityscapes-style pairs,
-// IDX files, image folders, multi-label CSVs).
+// the background to be signalled), checks on what a run printed and wrote, and tiny synthetic data sets
+// (segmentation folders, Cityscapes-style pairs, IDX files, image folders, multi-label CSVs).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -59,6 +59,13 @@ private:
     pid_t pid_ = -1;
     int exit_status_ = 0;  // when wait_for_output saw the exit
 };
+
+// `args` followed by `more`.
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more);
+// Exactly one line on stderr, "error: ..." containing `what`, and the given exit code.
+void expect_one_error_line(const AppResult& r, const std::string& what, int code = 1);
+// The per-step training losses a run wrote to OUT/metrics.json.
+std::vector<double> step_losses(const std::string& out_dir);
 
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);

@@ -1,4 +1,5 @@
-// The apps' shared pieces: progress output, bounded runs, the NaN message, seeds, device selection, exit codes.
+// The apps' shared pieces: progress output, bounded runs, the NaN message, seeds, device selection, exit codes,
+// and the training apps' command-line conventions, model set-up and summary line.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,9 +8,11 @@
 #include <sstream>
 
 #include "apps/common/app_main.h"
+#include "apps/common/flags.h"
 #include "apps/common/progress.h"
 #include "apps/common/training.h"
 #include "common/test_util.h"
+#include "models/model.h"
 #include "runtime/cuda_device.h"
 
 using namespace engine;
@@ -25,6 +28,13 @@ std::string read_stream(FILE* f) {
     size_t n;
     while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) out.append(buffer, n);
     return out;
+}
+
+// parse_training_command_line on `args` (the program name comes first).
+std::optional<int> parse_training(CLI::App& app, CommonFlags& flags, std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    return parse_training_command_line(app, flags, static_cast<int>(argv.size()), argv.data());
 }
 
 }  // namespace
@@ -120,4 +130,48 @@ TEST(RunMainTest, MapsExceptionsToExitCodes) {
     EXPECT_EQ(run_main([]() -> int { throw UsageError("bad flag"); }), kExitUsage);
     EXPECT_EQ(run_main([]() -> int { throw NonFiniteError("nan"); }), kExitNonFinite);
     EXPECT_EQ(run_main([]() -> int { throw std::runtime_error("other"); }), kExitError);
+}
+
+TEST(TrainingAppTest, CommandLineTakesTheLastOfARepeatedFlagAndAddsTheCommonFlags) {
+    CLI::App app{"test", "test"};
+    use_training_conventions(app);
+    int64_t width = 0;
+    app.add_option("--width", width);
+    CommonFlags flags;
+    const std::optional<int> code = parse_training(
+        app, flags, {"test", "--width", "4", "--width", "8", "--batch", "2", "--batch", "16", "--lr", "0.5"});
+    EXPECT_FALSE(code.has_value());
+    EXPECT_EQ(width, 8);
+    EXPECT_EQ(flags.batch, 16);
+    EXPECT_EQ(flags.lr, 0.5);
+    EXPECT_NE(app.get_footer().find("Exit codes:"), std::string::npos) << app.get_footer();
+}
+
+TEST(TrainingAppTest, SettingsNameBatchLearningRateAndDevice) {
+    CommonFlags flags;
+    flags.batch = 16;
+    flags.lr = 0.003;
+    CommonSetup setup;
+    setup.device = Device::cpu();
+    EXPECT_EQ(training_settings(flags, setup), "batch 16, Adam lr 0.003; " + describe_device(Device::cpu()));
+    EXPECT_EQ(describe_device(Device::cpu()).rfind("cpu (", 0), 0u);
+}
+
+TEST(TrainingAppTest, ModelWeightsFollowTheSeed) {
+    models::ModelConfig config;
+    config.name = "lenet";
+    config.in_channels = 1;
+    config.num_classes = 4;
+    CommonSetup setup;
+    setup.device = Device::cpu();
+    setup.seed = 7;
+    const auto first = make_training_model(config, setup)->parameters();
+    const auto again = make_training_model(config, setup)->parameters();
+    setup.seed = 8;
+    const auto other = make_training_model(config, setup)->parameters();
+    ASSERT_FALSE(first.empty());
+    ASSERT_EQ(first.size(), other.size());
+    EXPECT_TRUE(test::all_close(again[0], first[0], 0.0, 0.0));
+    EXPECT_FALSE(test::all_close(other[0], first[0], 0.0, 0.0));
+    EXPECT_TRUE(first[0].device().is_cpu());
 }

@@ -26,23 +26,6 @@ namespace {
 
 AppResult train(const std::vector<std::string>& args) { return run_app(TRAIN_CLASSIFIER_BIN, args); }
 
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-    args.insert(args.end(), more.begin(), more.end());
-    return args;
-}
-
-void expect_one_error_line(const AppResult& r, const std::string& what, int code = 1) {
-    EXPECT_EQ(r.exit_code, code) << r.out << r.err;
-    const std::vector<std::string> lines = r.err_lines();
-    ASSERT_EQ(lines.size(), 1u) << r.err;
-    EXPECT_EQ(lines[0].rfind("error: ", 0), 0u) << lines[0];
-    EXPECT_NE(lines[0].find(what), std::string::npos) << lines[0];
-}
-
-std::vector<double> step_losses(const std::string& out) {
-    return read_json(out + "/metrics.json").at("loss").at("step_loss").get<std::vector<double>>();
-}
-
 std::vector<double> numbers(const std::string& json, const char* key) {
     return nlohmann::json::parse(json).at(key).get<std::vector<double>>();
 }

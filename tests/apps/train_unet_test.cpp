@@ -25,25 +25,7 @@ std::vector<std::string> tiny_args(const std::string& data, const std::string& o
             "--val-range", "4-5", "--threads", "1", "--lr", "0.01"};
 }
 
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-    args.insert(args.end(), more.begin(), more.end());
-    return args;
-}
-
 AppResult train(const std::vector<std::string>& args) { return run_app(TRAIN_UNET_BIN, args); }
-
-// Exactly one line on stderr, "error: ..." containing `what`, and the given exit code.
-void expect_one_error_line(const AppResult& r, const std::string& what, int code = 1) {
-    EXPECT_EQ(r.exit_code, code) << r.out << r.err;
-    const std::vector<std::string> lines = r.err_lines();
-    ASSERT_EQ(lines.size(), 1u) << r.err;
-    EXPECT_EQ(lines[0].rfind("error: ", 0), 0u) << lines[0];
-    EXPECT_NE(lines[0].find(what), std::string::npos) << lines[0];
-}
-
-std::vector<double> step_losses(const std::string& out) {
-    return read_json(out + "/metrics.json").at("loss").at("step_loss").get<std::vector<double>>();
-}
 
 class TrainUnetTest : public ::testing::Test {
 protected:

@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "common/pool_params.h"
 #include "cuda/cuda_test_util.h"
 #include "kernels/backend.h"
 
@@ -16,27 +17,6 @@ using namespace engine::test;
 namespace {
 
 double rtol_of(DType dt) { return dt == DType::Float32 ? 1e-5 : 1e-12; }
-
-Pool2dParams pool(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh = 1,
-                  int64_t dw = 1, bool ceil_mode = false, bool count_include_pad = true) {
-    Pool2dParams p;
-    p.kernel_h = kh;
-    p.kernel_w = kw;
-    p.stride_h = sh;
-    p.stride_w = sw;
-    p.pad_h = ph;
-    p.pad_w = pw;
-    p.dilation_h = dh;
-    p.dilation_w = dw;
-    p.ceil_mode = ceil_mode;
-    p.count_include_pad = count_include_pad;
-    return p;
-}
-
-struct PoolCase {
-    Shape shape;
-    Pool2dParams p;
-};
 
 // Awkward geometry: size 1, primes, stride 0 (= kernel), overlapping windows, padding, ceil_mode windows that
 // hang over the edge, dilation, outputs that are not multiples of the 256-thread block.
@@ -68,10 +48,11 @@ std::vector<PoolCase> avg_pool_cases() {
 }
 
 std::string describe(const PoolCase& c) {
+    const Pool2dParams& p = c.params;
     std::ostringstream s;
-    s << shape_str(c.shape) << " kernel " << c.p.kernel_h << "x" << c.p.kernel_w << " stride " << c.p.stride_h << "x"
-      << c.p.stride_w << " pad " << c.p.pad_h << "x" << c.p.pad_w << " dilation " << c.p.dilation_h << "x"
-      << c.p.dilation_w << (c.p.ceil_mode ? " ceil" : "") << (c.p.count_include_pad ? "" : " exclude-pad");
+    s << shape_str(c.shape) << " kernel " << p.kernel_h << "x" << p.kernel_w << " stride " << p.stride_h << "x"
+      << p.stride_w << " pad " << p.pad_h << "x" << p.pad_w << " dilation " << p.dilation_h << "x" << p.dilation_w
+      << (p.ceil_mode ? " ceil" : "") << (p.count_include_pad ? "" : " exclude-pad");
     return s.str();
 }
 
@@ -90,8 +71,8 @@ TEST(CudaMaxPoolTest, ValuesAndIndicesMatchCpu) {
     for (const PoolCase& c : max_pool_cases()) {
         for (DType dt : {DType::Float32, DType::Float64, DType::Int64, DType::Int32, DType::UInt8}) {
             const Tensor x = values(c.shape, seed++, dt);
-            const auto [y, idx] = max_pool2d_with_indices(x, c.p);
-            const auto [dy, didx] = max_pool2d_with_indices(to_cuda(x), c.p);
+            const auto [y, idx] = max_pool2d_with_indices(x, c.params);
+            const auto [dy, didx] = max_pool2d_with_indices(to_cuda(x), c.params);
             EXPECT_TRUE(matches_cpu(dy, y, 0.0, 0.0)) << describe(c) << " " << dtype_name(dt);
             EXPECT_TRUE(matches_cpu(didx, idx, 0.0, 0.0)) << describe(c) << " " << dtype_name(dt);
         }
@@ -135,7 +116,7 @@ TEST(CudaMaxPoolTest, BackwardScattersToTheIndices) {
     for (const PoolCase& c : max_pool_cases()) {
         for (DType dt : {DType::Float32, DType::Float64}) {
             const Tensor x = values(c.shape, seed++, dt);
-            const auto [y, idx] = max_pool2d_with_indices(x, c.p);
+            const auto [y, idx] = max_pool2d_with_indices(x, c.params);
             const Tensor gy = random_tensor(y.shape(), seed++, dt);
             const Tensor expected = cpu_backend().max_pool2d_backward(gy, idx, x.shape());
             const Tensor got = gpu().max_pool2d_backward(to_cuda(gy), to_cuda(idx), x.shape());
@@ -156,7 +137,7 @@ TEST(CudaAvgPoolTest, ForwardMatchesCpu) {
     for (const PoolCase& c : avg_pool_cases()) {
         for (DType dt : {DType::Float32, DType::Float64, DType::Int64}) {
             const Tensor x = values(c.shape, seed++, dt);
-            EXPECT_TRUE(matches_cpu(avg_pool2d(to_cuda(x), c.p), avg_pool2d(x, c.p), 1e-7, rtol_of(dt)))
+            EXPECT_TRUE(matches_cpu(avg_pool2d(to_cuda(x), c.params), avg_pool2d(x, c.params), 1e-7, rtol_of(dt)))
                 << describe(c) << " " << dtype_name(dt);
         }
     }
@@ -171,10 +152,10 @@ TEST(CudaAvgPoolTest, BackwardMatchesCpu) {
     uint64_t seed = 300;
     for (const PoolCase& c : avg_pool_cases()) {
         for (DType dt : {DType::Float32, DType::Float64}) {
-            const Tensor y = avg_pool2d(values(c.shape, seed++, dt), c.p);
+            const Tensor y = avg_pool2d(values(c.shape, seed++, dt), c.params);
             const Tensor gy = random_tensor(y.shape(), seed++, dt);
-            EXPECT_TRUE(matches_cpu(gpu().avg_pool2d_backward(to_cuda(gy), c.shape, c.p),
-                                    cpu_backend().avg_pool2d_backward(gy, c.shape, c.p), 1e-7, rtol_of(dt)))
+            EXPECT_TRUE(matches_cpu(gpu().avg_pool2d_backward(to_cuda(gy), c.shape, c.params),
+                                    cpu_backend().avg_pool2d_backward(gy, c.shape, c.params), 1e-7, rtol_of(dt)))
                 << describe(c) << " " << dtype_name(dt);
         }
     }

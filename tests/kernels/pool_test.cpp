@@ -7,12 +7,15 @@
 #include <limits>
 #include <vector>
 
+#include "common/pool_params.h"
 #include "common/test_util.h"
 
 namespace engine {
 namespace {
 
 using test::all_close;
+using test::pool;
+using test::PoolCase;
 using test::random_tensor;
 
 struct Dims {
@@ -132,27 +135,6 @@ RefPool ref_adaptive(const Tensor& x, int64_t out_h, int64_t out_w) {
 Tensor as_tensor(const std::vector<double>& v, const Dims& d, DType dtype) {
     return from_vector<double>(v, {d.n, d.c, d.h, d.w}).to(dtype);
 }
-
-Pool2dParams pool(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh = 1,
-                  int64_t dw = 1, bool ceil_mode = false, bool count_include_pad = true) {
-    Pool2dParams p;
-    p.kernel_h = kh;
-    p.kernel_w = kw;
-    p.stride_h = sh;
-    p.stride_w = sw;
-    p.pad_h = ph;
-    p.pad_w = pw;
-    p.dilation_h = dh;
-    p.dilation_w = dw;
-    p.ceil_mode = ceil_mode;
-    p.count_include_pad = count_include_pad;
-    return p;
-}
-
-struct PoolCase {
-    Shape shape;
-    Pool2dParams params;
-};
 
 std::vector<PoolCase> max_cases() {
     return {

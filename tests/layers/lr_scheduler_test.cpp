@@ -1,10 +1,10 @@
 // StepLR and CosineAnnealingLR (with warmup) against the lr sequences PyTorch's schedulers produced
 // (tests/data/models/torch_reference.json), and clip_grad_norm_ against torch.nn.utils.clip_grad_norm_.
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
+#include "common/torch_reference.h"
 #include "layers/optim.h"
 
 namespace engine::optim {
@@ -12,12 +12,6 @@ namespace {
 
 using namespace engine::test;
 using nlohmann::json;
-
-json torch_reference() {
-    std::ifstream in(std::string(ENGINE_TEST_DATA_DIR) + "/models/torch_reference.json");
-    EXPECT_TRUE(in.good());
-    return json::parse(in);
-}
 
 Tensor leaf(const Shape& shape) {
     Tensor t = zeros(shape, DType::Float64);

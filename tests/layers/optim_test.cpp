@@ -1,10 +1,10 @@
 // SGD, Adam and AdamW: hand-computed updates, PyTorch's own trajectories (tests/data/models/torch_reference.json,
 // from models/export_torch.py), parameter groups, and state save/restore.
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
+#include "common/torch_reference.h"
 #include "layers/layers.h"
 
 namespace engine::optim {
@@ -12,12 +12,6 @@ namespace {
 
 using namespace engine::test;
 using nlohmann::json;
-
-json torch_reference() {
-    std::ifstream in(std::string(ENGINE_TEST_DATA_DIR) + "/models/torch_reference.json");
-    EXPECT_TRUE(in.good());
-    return json::parse(in);
-}
 
 Tensor leaf(const std::vector<double>& values) {
     Tensor t = from_vector(values, {static_cast<int64_t>(values.size())});
