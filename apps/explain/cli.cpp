@@ -352,6 +352,12 @@ void add_flags(CLI::App& app, ExplainOptions& o) {
                    "luma: also colour->gray; strict: no conversion")
         ->capture_default_str()
         ->check(CLI::IsMember({"safe", "luma", "strict"}));
+    app.add_option("--pairs", o.pairs,
+                   "Photo | label pair files (Cityscapes image pairs: photo left, colour labels right, twice as wide as "
+                   "high): photo explains the left half, whole the whole file; auto: photo when the checkpoint was "
+                   "trained on cityscapes-pairs and the image is twice as wide as high")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "photo", "whole"}));
     app.add_option("--palette", o.palette, "Segmentation colours: auto (by class count), voc, cityscapes, cityscapes19")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "voc", "cityscapes", "cityscapes19"}));
@@ -472,6 +478,7 @@ int run_explain(const ExplainOptions& o) {
     const nlohmann::json preprocessing = {{"size", prep.size_rule},
                                           {"normalize", prep.normalize_rule},
                                           {"channel_policy", prep.channel_policy},
+                                          {"pairs", prep.pairs_rule},
                                           {"channels", prep.channels}};
     report.summary = {
         {"model", loaded.name + " (" + render::format_value(double(model.num_parameters()) / 1e6, 4) +
@@ -480,6 +487,7 @@ int run_explain(const ExplainOptions& o) {
         {"trained on", loaded.training_data.empty() ? "unknown (no dataset metadata)" : loaded.training_data},
         {"device", apps::describe_device(settings.device)},
         {"input size", prep.size_rule},
+        {"image pairs", prep.pairs_rule},
         {"normalisation", prep.normalize_rule},
         {"methods", join(methods)},
         {"layers", join(settings.layers)},

@@ -22,6 +22,7 @@ struct ExplainOptions {
     std::string size;                 // "HxW" or "N"; default: checkpoint metadata or the model's size
     std::string normalize = "auto";
     std::string channel_policy = "safe";
+    std::string pairs = "auto";  // photo | label pair files: auto, photo (the left half) or whole
     std::string class_names;  // a file, one name per line
     std::string palette = "auto";
     std::string device = "cpu";

@@ -127,12 +127,32 @@ data::Image convert_for_model(const data::Image& image, const Preprocessing& pre
     return data::convert_channels(image, 1);
 }
 
+// The photo (left half) of a photo | label pair file, as the Cityscapes pairs dataset splits it for training.
+data::Image pair_photo(const data::Image& pair) {
+    data::Image photo(pair.height, pair.width / 2, pair.channels);
+    const size_t row_bytes = static_cast<size_t>(photo.width * photo.channels);
+    for (int64_t y = 0; y < pair.height; ++y) std::copy_n(pair.pixel(y, 0), row_bytes, photo.pixel(y, 0));
+    return photo;
+}
+
 InputImage finish_input(data::Image image, const Preprocessing& prep, const std::string& name) {
     InputImage in;
     in.name = name;
     in.source_height = image.height;
     in.source_width = image.width;
     in.source_channels = image.channels;
+    if (prep.pair_photo) {
+        const bool is_pair = image.width == 2 * image.height;
+        if (!is_pair && prep.pair_photo_forced) {
+            throw Error("--pairs photo: " + name + " is " + std::to_string(image.width) + "x" +
+                        std::to_string(image.height) + " (width x height), not a photo | label pair twice as wide "
+                        "as high");
+        }
+        if (is_pair) {
+            image = pair_photo(image);
+            in.notes.push_back("the photo (left half) of a photo | label pair; the label half is not used");
+        }
+    }
     image = convert_for_model(image, prep, name, in.notes);
     int64_t h = prep.height, w = prep.width;
     if (h == 0) {
@@ -268,6 +288,14 @@ Preprocessing resolve_preprocessing(const ExplainOptions& o, const LoadedModel& 
         ENGINE_CHECK(*channels == std::to_string(p.channels), bad_metadata, "input_channels '", *channels,
                      "' disagrees with the model's ", p.channels, " input channel(s)");
     p.channel_policy = o.channel_policy;
+    if (o.pairs != "auto" && o.pairs != "photo" && o.pairs != "whole")
+        throw UsageError("--pairs: expected auto, photo or whole, got '" + o.pairs + "'");
+    const bool trained_on_pairs = stored(keys::kDatasetKind).value_or("") == "cityscapes-pairs";
+    p.pair_photo_forced = o.pairs == "photo";
+    p.pair_photo = p.pair_photo_forced || (o.pairs == "auto" && trained_on_pairs);
+    p.pairs_rule = p.pair_photo_forced ? "photo half (--pairs photo)"
+                   : p.pair_photo      ? "photo half of images twice as wide as high (trained on cityscapes-pairs)"
+                                       : "whole images";
     if (p.channel_policy != "safe" && p.channel_policy != "luma" && p.channel_policy != "strict")
         throw UsageError("--channel-policy: expected safe, luma or strict, got '" + p.channel_policy + "'");
     // Size: the flag, else the checkpoint's input_size (unless the model trained on crops at the images' own

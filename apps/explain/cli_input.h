@@ -39,6 +39,10 @@ struct Preprocessing {
     std::vector<double> mean, std;  // one per channel
     std::string normalize_rule;     // "fashion-mnist (0.286 / 0.353)"
     std::string channel_policy;     // safe | luma | strict
+    // Photo | label pair files: explain the photo (left half). Forced by --pairs photo (then every image must be
+    // a pair), or automatic for a model trained on cityscapes-pairs (then only images twice as wide as high).
+    bool pair_photo = false, pair_photo_forced = false;
+    std::string pairs_rule;  // for the report
 };
 Preprocessing resolve_preprocessing(const ExplainOptions& options, const LoadedModel& model);
 

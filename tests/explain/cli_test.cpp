@@ -133,6 +133,14 @@ protected:
         crops.extra[keys::kResize] = "resize";
         checkpoint::save(path("unet_resize.safetensors"), *unet_model, nullptr, crops);
 
+        // train_unet's card for Cityscapes image pairs, and a 16x32 photo | label pair whose halves differ.
+        crops.extra[keys::kDatasetKind] = "cityscapes-pairs";
+        checkpoint::save(path("unet_pairs.safetensors"), *unet_model, nullptr, crops);
+        data::Image pair(16, 32, 1);
+        for (int64_t y = 0; y < 16; ++y)
+            for (int64_t x = 0; x < 32; ++x) pair.pixel(y, x)[0] = static_cast<uint8_t>(x < 16 ? 8 * y + x : 250);
+        data::write_png(path("pair.png"), pair);
+
         data::write_png(path("shirt.png"), shirt());
         data::write_png(path("cells.png"), shirt(32, 32));
         data::Image colour(28, 28, 3);
@@ -434,6 +442,42 @@ TEST_F(ExplainCliTest, CheckpointInputSizeFollowsTheResizePolicy) {
     EXPECT_EQ(input_side("unet_crop.safetensors", "crop", {}), 32);  // cells.png is 32x32
     EXPECT_EQ(input_side("unet_resize.safetensors", "resize", {}), 16);
     EXPECT_EQ(input_side("unet_resize.safetensors", "flag", {"--size", "48"}), 48);
+}
+
+TEST_F(ExplainCliTest, PhotoHalfOfImagePairsForModelsTrainedOnThem) {
+    // What the model saw: the input picture explain writes, and the notes of results.json.
+    auto explain = [&](const std::string& weights, const std::string& name, std::vector<std::string> extra) {
+        const fs::path out = dir_ / ("out_pairs_" + name);
+        std::vector<std::string> args{"--weights", path(weights), "--image", path("pair.png"), "--method",
+                                      "saliency", "--metrics", "off", "--out", out.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const ChildRun r = run(args);
+        EXPECT_EQ(r.code, 0) << name << ": " << describe(r);
+        if (r.code != 0) return std::make_pair(data::Image(), std::string());
+        const nlohmann::json results = nlohmann::json::parse(slurp(out / "results.json"));
+        return std::make_pair(data::read_image((out / "0-pair_input.png").string(), 1),
+                              results.at("images").at(0).at("notes").dump());
+    };
+    const data::Image pair = data::read_image(path("pair.png"), 1);
+    auto is_left_half = [&](const data::Image& seen) {
+        if (seen.height != 16 || seen.width != 16) return false;
+        for (int64_t y = 0; y < 16; ++y)
+            for (int64_t x = 0; x < 16; ++x)
+                if (seen.pixel(y, x)[0] != pair.pixel(y, x)[0]) return false;
+        return true;
+    };
+    const auto [photo, photo_notes] = explain("unet_pairs.safetensors", "auto", {});
+    EXPECT_TRUE(is_left_half(photo));
+    EXPECT_NE(photo_notes.find("left half"), std::string::npos) << photo_notes;
+    const auto [whole, whole_notes] = explain("unet_pairs.safetensors", "whole", {"--pairs", "whole"});
+    EXPECT_FALSE(is_left_half(whole));
+    EXPECT_NE(whole_notes.find("resized from 16x32"), std::string::npos) << whole_notes;
+    // A model not trained on pairs takes the whole file unless told.
+    EXPECT_FALSE(is_left_half(explain("unet_resize.safetensors", "other", {}).first));
+    EXPECT_TRUE(is_left_half(explain("unet_resize.safetensors", "forced", {"--pairs", "photo"}).first));
+    expect_error({"--weights", path("unet_pairs.safetensors"), "--image", path("cells.png"), "--pairs", "photo",
+                  "--out", (dir_ / "out_pairs_bad").string()},
+                 "not a photo | label pair");
 }
 
 TEST_F(ExplainCliTest, BadInputsAreOneLineErrors) {
