@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,16 +40,20 @@ enum class Pass : int64_t { Forward, BackwardData, BackwardWeights };
 // are (oneDNN's im2col + sgemm), which skips the reorders. ChannelsLast: NHWC activations (brgemm kernels).
 enum class Layout : int64_t { Any, Plain, ChannelsLast };
 
+// The value of environment variable `name` among `choices`, or none (unset or unknown). For measurements.
+template <class E>
+std::optional<E> env_choice(const char* name, std::initializer_list<std::pair<const char*, E>> choices) {
+    const char* env = std::getenv(name);
+    if (!env) return std::nullopt;
+    for (const auto& [text, value] : choices)
+        if (std::strcmp(env, text) == 0) return value;
+    return std::nullopt;
+}
+
 // ENGINE_CONV_LAYOUT=any|plain|nhwc forces one layout (for measurements); by default choose_layout decides.
 std::optional<Layout> forced_layout() {
-    static const std::optional<Layout> layout = []() -> std::optional<Layout> {
-        const char* env = std::getenv("ENGINE_CONV_LAYOUT");
-        if (!env) return std::nullopt;
-        if (std::strcmp(env, "plain") == 0) return Layout::Plain;
-        if (std::strcmp(env, "nhwc") == 0) return Layout::ChannelsLast;
-        if (std::strcmp(env, "any") == 0) return Layout::Any;
-        return std::nullopt;
-    }();
+    static const std::optional<Layout> layout = env_choice<Layout>(
+        "ENGINE_CONV_LAYOUT", {{"plain", Layout::Plain}, {"nhwc", Layout::ChannelsLast}, {"any", Layout::Any}});
     return layout;
 }
 
@@ -71,13 +76,8 @@ Layout choose_layout(const ConvGeometry& g) {
 enum class Algo : int64_t { Direct, Winograd };
 
 std::optional<Algo> forced_algo() {
-    static const std::optional<Algo> algo = []() -> std::optional<Algo> {
-        const char* env = std::getenv("ENGINE_CONV_ALGO");
-        if (!env) return std::nullopt;
-        if (std::strcmp(env, "direct") == 0) return Algo::Direct;
-        if (std::strcmp(env, "winograd") == 0) return Algo::Winograd;
-        return std::nullopt;
-    }();
+    static const std::optional<Algo> algo =
+        env_choice<Algo>("ENGINE_CONV_ALGO", {{"direct", Algo::Direct}, {"winograd", Algo::Winograd}});
     return algo;
 }
 
