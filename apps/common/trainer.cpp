@@ -135,6 +135,14 @@ void Trainer::save_best_as_last() {
     if (ec) save_checkpoint(best_path());
 }
 
+void Trainer::save_last(bool best) {
+    save_checkpoint(last_path());
+    have_last_ = true;
+    last_saved_epoch_ = state_.epoch;
+    last_saved_step_ = state_.global_step;
+    if (best) save_best_as_last();
+}
+
 void Trainer::save_checkpoint(const std::string& path) {
     if (!all_finite(model_))
         throw NonFiniteError(detail::concat("the model's weights became NaN/Inf by step ", state_.global_step,
@@ -217,11 +225,12 @@ void Trainer::write_report(const std::string& status, const std::optional<Evalua
     write_json(options_.out_dir + "/metrics.json", report);
 }
 
-void Trainer::update_best(const Evaluation& e) {
-    if (!std::isfinite(e.score) || e.score <= state_.best_score) return;
+bool Trainer::update_best(const Evaluation& e) {
+    if (!std::isfinite(e.score) || e.score <= state_.best_score) return false;
     state_.best_score = e.score;
     state_.best_epoch = state_.epoch + (state_.batch > 0 ? 1 : 0);
     state_.best_step = state_.global_step;
+    return true;
 }
 
 Trainer::EpochEnd Trainer::train_epoch(int64_t batches) {
@@ -306,17 +315,8 @@ void Trainer::finish_epoch() {
     state_.epoch_loss_sum = 0;
     state_.epoch_images = 0;
     state_.epoch_seconds = 0;
-    const bool better = std::isfinite(e.score) && e.score > state_.best_score;
-    if (better) {
-        state_.best_score = e.score;
-        state_.best_epoch = epoch + 1;
-        state_.best_step = state_.global_step;
-    }
-    save_checkpoint(last_path());
-    have_last_ = true;
-    last_saved_epoch_ = state_.epoch;
-    last_saved_step_ = state_.global_step;
-    if (better) save_best_as_last();
+    const bool better = update_best(e);  // best_epoch: epoch + 1, as state_ now stands at the next epoch's start
+    save_last(better);
     draw_loss_curve();
     write_report("running", e);
 
@@ -331,12 +331,7 @@ int Trainer::finish_interrupted(int64_t batches) {
     const int signal = interrupt_signal();
     // Right after an epoch's checkpoint (or at the resumed one's position) the file already holds this state.
     const bool saved = have_last_ && last_saved_step_ == state_.global_step && last_saved_epoch_ == state_.epoch;
-    if (!saved) {
-        save_checkpoint(last_path());
-        have_last_ = true;
-        last_saved_epoch_ = state_.epoch;
-        last_saved_step_ = state_.global_step;
-    }
+    if (!saved) save_last(false);
     const std::string where = detail::concat("epoch ", state_.epoch + 1, " step ", state_.global_step);
     draw_loss_curve();
     std::optional<Evaluation> final_eval;
@@ -412,13 +407,8 @@ int Trainer::run() {
                                         state_.global_step, " (epoch ", state_.epoch + 1, ", batch ", state_.batch,
                                         " of ", batches, ")");
                 const Evaluation e = evaluate();
-                const bool better = std::isfinite(e.score) && e.score > state_.best_score;
-                update_best(e);
-                save_checkpoint(last_path());
-                have_last_ = true;
-                last_saved_epoch_ = state_.epoch;
-                last_saved_step_ = state_.global_step;
-                if (better) save_best_as_last();
+                const bool better = update_best(e);
+                save_last(better);
                 draw_loss_curve();
                 final_eval = e;
                 std::printf("%s: val loss %s, %s%s\n", status.c_str(), fixed(e.loss).c_str(), e.summary.c_str(),

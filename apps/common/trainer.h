@@ -108,10 +108,13 @@ private:
     EpochEnd train_epoch(int64_t batches);
     int finish_interrupted(int64_t batches);
     void finish_epoch();
-    void update_best(const Evaluation& e);
+    // Records e as the best so far when it scores higher; true when it did.
+    bool update_best(const Evaluation& e);
     Evaluation evaluate();
     void save_checkpoint(const std::string& path);
     void save_best_as_last();
+    // Writes last.safetensors for the current position (and best.safetensors as the same file when `best`).
+    void save_last(bool best);
     void write_report(const std::string& status, const std::optional<Evaluation>& final_eval);
     void draw_loss_curve() const;
     std::string kept_message() const;
