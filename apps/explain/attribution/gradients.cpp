@@ -26,28 +26,25 @@ std::vector<double> linspace_f32(double start, double end, int64_t n) {
 std::pair<std::vector<double>, std::vector<double>> gauss_legendre(int64_t n) {
     std::vector<double> nodes(n), weights(n);
     const double pi = 3.14159265358979323846;
-    for (int64_t i = 0; i < (n + 1) / 2; ++i) {
-        double z = std::cos(pi * (i + 0.75) / (n + 0.5)), dp = 0;
-        for (int iter = 0; iter < 100; ++iter) {
-            double p0 = 1, p1 = z;
-            for (int64_t k = 2; k <= n; ++k) {
-                const double pk = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
-                p0 = p1;
-                p1 = pk;
-            }
-            dp = n * (z * p1 - p0) / (z * z - 1);
-            const double dz = p1 / dp;
-            z -= dz;
-            if (std::abs(dz) < 1e-16) break;
-        }
-        // Recompute the derivative at the converged node for the weight.
+    // P_n(z) and P_n'(z) by the three-term recurrence.
+    auto legendre = [n](double z) {
         double p0 = 1, p1 = z;
         for (int64_t k = 2; k <= n; ++k) {
             const double pk = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
             p0 = p1;
             p1 = pk;
         }
-        dp = n * (z * p1 - p0) / (z * z - 1);
+        return std::make_pair(p1, n * (z * p1 - p0) / (z * z - 1));
+    };
+    for (int64_t i = 0; i < (n + 1) / 2; ++i) {
+        double z = std::cos(pi * (i + 0.75) / (n + 0.5));
+        for (int iter = 0; iter < 100; ++iter) {
+            const auto [p, dp] = legendre(z);
+            const double dz = p / dp;
+            z -= dz;
+            if (std::abs(dz) < 1e-16) break;
+        }
+        const double dp = legendre(z).second;  // at the converged node, for the weight
         const double wgt = 2.0 / ((1 - z * z) * dp * dp);
         nodes[i] = -z;
         nodes[n - 1 - i] = z;
