@@ -20,7 +20,6 @@
 #include "kernels/cpu/conv_impl.h"
 #include "kernels/cpu/conv_weight_cache.h"
 #include "kernels/cpu/conv_workspace.h"
-#include "runtime/storage.h"
 
 namespace engine::cpu {
 namespace {
@@ -266,19 +265,16 @@ memory wrap(const memory::desc& desc, const void* data) {
     return memory(desc, onednn_engine(), const_cast<void*>(data));
 }
 
-// What the calling thread's Input0 workspace holds: one tensor (storage held weakly, offset, version) reordered
-// to one layout. A convolution's backward runs the data pass and then the weight pass on the same output
-// gradient, usually in the same layout: the second reorder of it is skipped.
+// What the calling thread's Input0 workspace holds: one tensor reordered to one layout. A convolution's backward
+// runs the data pass and then the weight pass on the same output gradient, usually in the same layout: the
+// second reorder of it is skipped.
 struct Input0Memo {
-    std::weak_ptr<StorageImpl> storage;
-    uint64_t version = 0;
-    int64_t offset = 0;
+    TensorSighting tensor;
     memory::desc used;
     const void* buffer = nullptr;
 
     bool holds(const Tensor& t, const memory::desc& desc, const void* workspace) const {
-        return workspace == buffer && version == t.version() && offset == t.offset() && desc == used &&
-               !storage.expired() && storage.lock() == t.storage();
+        return workspace == buffer && desc == used && tensor.matches(t);
     }
 };
 
@@ -306,7 +302,7 @@ void execute(const std::shared_ptr<const Plan>& plan_ptr, const Tensor& in0, con
             if (!input0_memo.holds(in0, op.used, workspace)) {
                 input0_memo.buffer = nullptr;  // invalid until the reorder finished
                 op.reorder.execute(stream, plain, used);
-                input0_memo = {in0.storage(), in0.version(), in0.offset(), op.used, workspace};
+                input0_memo = {TensorSighting::of(in0), op.used, workspace};
             }
             args.emplace(op.arg, used);
         } else if (op.reordered) {

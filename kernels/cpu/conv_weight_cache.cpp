@@ -7,7 +7,6 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "runtime/storage.h"
 
 namespace engine::cpu {
 namespace {
@@ -28,8 +27,7 @@ struct EntryHash {
 
 struct Entry {
     std::shared_ptr<const void> owner;  // keeps the primitive (and so its address, part of the key) alive
-    std::weak_ptr<StorageImpl> storage;
-    uint64_t version = 0;
+    TensorSighting weight;
     std::shared_ptr<void> data;  // null until the weight was seen unchanged twice
     size_t bytes = 0;
     uint64_t last_use = 0;
@@ -58,7 +56,7 @@ struct ConvWeightCache::Impl {
     // Drops the entries of freed weights.
     void sweep() {
         for (auto it = entries.begin(); it != entries.end();) {
-            if (it->second.storage.expired()) {
+            if (it->second.weight.storage.expired()) {
                 release(it->second);
                 it = entries.erase(it);
             } else {
@@ -92,7 +90,7 @@ std::shared_ptr<void> ConvWeightCache::get(const std::shared_ptr<const void>& ow
     if (!reorder || bytes > c.limit) return nullptr;
     std::lock_guard<std::mutex> lock(c.mutex);
     Entry& e = c.entries[EntryKey{owner.get(), w.storage().get(), w.offset()}];
-    const bool same = e.owner == owner && e.version == w.version() && e.storage.lock() == w.storage();
+    const bool same = e.owner == owner && e.weight.matches(w);
     if (same && e.data) {
         e.last_use = ++c.clock;
         return e.data;
@@ -100,8 +98,7 @@ std::shared_ptr<void> ConvWeightCache::get(const std::shared_ptr<const void>& ow
     if (!same) {  // first sighting, or the weight changed since: remember it, the caller reorders into scratch
         c.release(e);
         e.owner = owner;
-        e.storage = w.storage();
-        e.version = w.version();
+        e.weight = TensorSighting::of(w);
         if (c.entries.size() > c.sweep_at) c.sweep();
         return nullptr;
     }

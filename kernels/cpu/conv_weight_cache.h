@@ -8,9 +8,23 @@
 
 #include <dnnl.hpp>
 
+#include "runtime/storage.h"
 #include "runtime/tensor.h"
 
 namespace engine::cpu {
+
+// A tensor's storage (held weakly, so a freed one never matches), offset and version counter: a later tensor
+// matches while it views the same data and nothing wrote to its storage since.
+struct TensorSighting {
+    std::weak_ptr<StorageImpl> storage;
+    int64_t offset = 0;
+    uint64_t version = 0;
+
+    static TensorSighting of(const Tensor& t) { return {t.storage(), t.offset(), t.version()}; }
+    bool matches(const Tensor& t) const {
+        return version == t.version() && offset == t.offset() && storage.lock() == t.storage();
+    }
+};
 
 // A weight is identified by its storage (held weakly, so a freed one never matches) and offset, and its copy is
 // valid for one value of the storage's version counter, which every in-place write bumps (code that writes
