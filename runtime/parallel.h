@@ -3,11 +3,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <exception>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "runtime/function_ref.h"
 
 namespace engine {
 
@@ -27,35 +24,19 @@ bool in_parallel_region();
 // Calls f(begin, end) on disjoint chunks of [begin, end) covering it, in parallel when the range is at least
 // `grain` long and we are not already inside a parallel region. The first exception thrown by any chunk is
 // rethrown on the calling thread after all chunks finished.
+void parallel_for_chunks(int64_t begin, int64_t end, int64_t grain, FunctionRef<void(int64_t, int64_t)> f);
+
+// parallel_for_chunks for any callable. Ranges below `grain` run here directly; larger ones go through the one
+// compiled parallel driver, so that each call site does not instantiate an OpenMP region of its own (one
+// indirect call per chunk, nothing per element).
 template <class F>
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& f) {
     if (end <= begin) return;
-#ifdef _OPENMP
-    const int64_t range = end - begin;
-    if (range >= grain && !omp_in_parallel() && omp_get_max_threads() > 1) {
-        std::exception_ptr error;
-#pragma omp parallel
-        {
-            const int64_t team = omp_get_num_threads();
-            const int64_t tid = omp_get_thread_num();
-            const int64_t chunk = (range + team - 1) / team;
-            const int64_t lo = begin + tid * chunk;
-            const int64_t hi = lo + chunk < end ? lo + chunk : end;
-            if (lo < hi) {
-                try {
-                    f(lo, hi);
-                } catch (...) {
-#pragma omp critical(engine_parallel_for_error)
-                    if (!error) error = std::current_exception();
-                }
-            }
-        }
-        if (error) std::rethrow_exception(error);
+    if (end - begin < grain) {
+        f(begin, end);
         return;
     }
-#endif
-    (void)grain;
-    f(begin, end);
+    parallel_for_chunks(begin, end, grain, f);
 }
 
 }  // namespace engine
