@@ -1,6 +1,7 @@
 // SGD, Adam and AdamW: parameter groups, lazily created per-parameter state, and state save/restore with full
 // validation before anything changes.
 #include "layers/optim.h"
+#include "runtime/json.h"
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -87,7 +88,7 @@ std::string config_json(const std::string& type, int64_t steps, const std::vecto
         entry["params"] = g.params.size();
         j["groups"].push_back(entry);
     }
-    return j.dump();
+    return dump_json(j);
 }
 
 // Parses and checks a saved config against this optimizer; returns the groups' options and the step count.
@@ -98,7 +99,7 @@ std::pair<std::vector<Options>, int64_t> parse_config(const OptimizerState& stat
     const std::string context = "optimizer state";
     json j;
     try {
-        j = json::parse(state.config);
+        j = parse_json(state.config);
     } catch (const json::exception& e) {
         throw Error(context + ": the config is not valid JSON (" + e.what() + ")");
     }

@@ -7,6 +7,7 @@
 #include "models/lenet.h"
 #include "models/unet.h"
 #include "models/vgg.h"
+#include "runtime/json.h"
 
 namespace engine::models {
 namespace {
@@ -87,17 +88,17 @@ std::string ModelConfig::to_json() const {
     if (u.pool_size) j["pool_size"] = c.pool_size;
     if (u.head_width) j["head_width"] = c.head_width;
     if (u.dropout) j["dropout"] = c.dropout;
-    return j.dump();
+    return dump_json(j);
 }
 
 ModelConfig ModelConfig::from_json(const std::string& text) {
     json j;
     try {
-        j = json::parse(text);
+        j = parse_json(text);
     } catch (const json::exception& e) {
         throw Error(std::string("ModelConfig: not valid JSON (") + e.what() + ")");
     }
-    ENGINE_CHECK(j.is_object(), "ModelConfig: expected a JSON object, got ", j.dump());
+    ENGINE_CHECK(j.is_object(), "ModelConfig: expected a JSON object, got ", dump_json(j));
     ModelConfig c;
     const std::vector<std::pair<const char*, int64_t*>> ints{
         {"in_channels", &c.in_channels},           {"num_classes", &c.num_classes}, {"width", &c.width},
@@ -106,13 +107,13 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
         const std::string& key = it.key();
         const json& value = it.value();
         if (key == "name") {
-            ENGINE_CHECK(value.is_string(), "ModelConfig: 'name' must be a string, got ", value.dump());
+            ENGINE_CHECK(value.is_string(), "ModelConfig: 'name' must be a string, got ", dump_json(value));
             c.name = value.get<std::string>();
             continue;
         }
         if (key == "dropout") {
             ENGINE_CHECK(value.is_number() && value.get<double>() >= 0, "ModelConfig: 'dropout' must be a number ",
-                         "in [0, 1], got ", value.dump());
+                         "in [0, 1], got ", dump_json(value));
             c.dropout = value.get<double>();
             continue;
         }
@@ -120,7 +121,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
         for (const auto& [name, field] : ints) {
             if (key != name) continue;
             ENGINE_CHECK(value.is_number_integer() && value.get<int64_t>() > 0, "ModelConfig: '", key,
-                         "' must be a positive integer, got ", value.dump());
+                         "' must be a positive integer, got ", dump_json(value));
             *field = value.get<int64_t>();
             known = true;
         }

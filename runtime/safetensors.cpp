@@ -1,5 +1,6 @@
 // The safetensors reader (whole files, or the header alone) and the atomic writer.
 #include "runtime/safetensors.h"
+#include "runtime/json.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -51,7 +52,7 @@ TensorEntry parse_entry(const std::string& source, const std::string& name, cons
     TensorEntry e;
     e.name = name;
     if (!value["dtype"].is_string() || !parse_dtype(value["dtype"].get<std::string>(), &e.dtype)) {
-        fail(source, "entry '" + name + "' has an unsupported dtype " + value["dtype"].dump());
+        fail(source, "entry '" + name + "' has an unsupported dtype " + dump_json(value["dtype"]));
     }
     const auto& shape = value["shape"];
     if (!shape.is_array() || shape.size() > 16) fail(source, "entry '" + name + "' has an invalid shape");
@@ -60,21 +61,21 @@ TensorEntry parse_entry(const std::string& source, const std::string& name, cons
         if (!d.is_number_unsigned()) fail(source, "entry '" + name + "' has a negative or non-integer dimension");
         const uint64_t size = d.get<uint64_t>();
         if (size > (1ull << 40) || __builtin_mul_overflow(count, size, &count))
-            fail(source, "entry '" + name + "' has a huge shape " + shape.dump());
+            fail(source, "entry '" + name + "' has a huge shape " + dump_json(shape));
         e.shape.push_back(static_cast<int64_t>(size));
     }
     const auto& offsets = value["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
         !offsets[1].is_number_unsigned()) {
-        fail(source, "entry '" + name + "' has invalid data_offsets " + offsets.dump());
+        fail(source, "entry '" + name + "' has invalid data_offsets " + dump_json(offsets));
     }
     e.begin = offsets[0].get<uint64_t>();
     e.end = offsets[1].get<uint64_t>();
     uint64_t bytes = 0;
     if (__builtin_mul_overflow(count, static_cast<uint64_t>(dtype_size(e.dtype)), &bytes) || e.end < e.begin ||
         e.end - e.begin != bytes) {
-        fail(source, "entry '" + name + "': data_offsets " + offsets.dump() + " do not span " +
-                         std::to_string(bytes) + " bytes for shape " + shape.dump() + " of " +
+        fail(source, "entry '" + name + "': data_offsets " + dump_json(offsets) + " do not span " +
+                         std::to_string(bytes) + " bytes for shape " + dump_json(shape) + " of " +
                          dtype_code(e.dtype));
     }
     return e;
@@ -98,7 +99,7 @@ uint64_t header_length(const char* first8, uint64_t file_bytes, const std::strin
 Header parse_header(const char* json, uint64_t header_len, uint64_t file_bytes, const std::string& source) {
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(json, json + header_len);
+        header = parse_json(std::string_view(json, header_len));
     } catch (const nlohmann::json::exception& e) {
         fail(source, std::string("header is not valid JSON (") + e.what() + ")");
     }
@@ -217,7 +218,7 @@ std::string serialize(const std::vector<std::pair<std::string, Tensor>>& tensors
                         {"data_offsets", {data.size(), data.size() + nbytes}}};
         data.append(static_cast<const char*>(host.raw_data()), nbytes);
     }
-    std::string json = header.dump();
+    std::string json = dump_json(header);
     json.append((8 - json.size() % 8) % 8, ' ');  // the reference writer pads the header to 8 bytes
     std::string out(8, '\0');
     uint64_t len = json.size();

@@ -5,6 +5,7 @@
 
 #include "models/checkpoint.h"
 #include "runtime/error.h"
+#include "runtime/json.h"
 
 namespace engine::apps {
 
@@ -18,7 +19,7 @@ std::map<std::string, std::string> ModelCard::to_metadata() const {
     ENGINE_CHECK(resize == "resize" || resize == "crop", "model card: resize '", resize, "'");
     std::map<std::string, std::string> out;
     out[keys::kTask] = task;
-    out[keys::kClassNames] = nlohmann::json(class_names).dump();
+    out[keys::kClassNames] = dump_json(nlohmann::json(class_names));
     out[keys::kInputChannels] = std::to_string(input_channels);
     out[keys::kNormalize] = nlohmann::json{{"mean", mean}, {"std", std}}.dump();
     if (input_height > 0 && input_width > 0)

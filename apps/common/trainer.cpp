@@ -12,6 +12,7 @@
 #include "apps/common/progress.h"
 #include "models/checkpoint.h"
 #include "runtime/data/draw.h"
+#include "runtime/json.h"
 
 namespace engine::apps {
 
@@ -87,7 +88,7 @@ TrainState read_train_state(const std::string& checkpoint_path, const std::strin
                  ": the checkpoint has no training state (not written by ", app, ")");
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(it->second);
+        j = parse_json(it->second);
     } catch (const nlohmann::json::exception& e) {
         throw Error(detail::concat("checkpoint ", checkpoint_path, ": malformed training state: ", e.what()));
     }
@@ -154,7 +155,7 @@ void Trainer::save_checkpoint(const std::string& path) {
     info.step = state_.global_step;
     if (std::isfinite(state_.best_score)) info.best_metric = state_.best_score;
     info.extra["best_metric_name"] = options_.score_name;
-    info.extra["train_state"] = state_.to_json().dump();
+    info.extra["train_state"] = dump_json(state_.to_json());
     checkpoint::save(path, model_, &optimizer_, info);
 }
 
@@ -206,7 +207,7 @@ void Trainer::write_report(const std::string& status, const std::optional<Evalua
         {"status", status},
         {"config", options_.config},
         {"device", describe_device(options_.device)},
-        {"model", nlohmann::json::parse(model_.config().to_json())},
+        {"model", parse_json(model_.config().to_json())},
         {"parameters", model_.num_parameters()},
         {"data", options_.data},
         {"epochs", state_.epochs},
@@ -358,7 +359,7 @@ int Trainer::run() {
         const checkpoint::Info info = checkpoint::load(options_.resume, model_, &optimizer_);
         const auto it = info.extra.find("train_state");
         ENGINE_CHECK(it != info.extra.end(), "--resume ", options_.resume, ": the checkpoint has no training state");
-        TrainState resumed = TrainState::from_json(nlohmann::json::parse(it->second), options_.resume);
+        TrainState resumed = TrainState::from_json(parse_json(it->second), options_.resume);
         ENGINE_CHECK(resumed.app == options_.app, "--resume ", options_.resume, ": written by ", resumed.app,
                      ", not by ", options_.app);
         if (resumed.batch_size != options_.batch_size || resumed.train_samples != options_.train_samples ||

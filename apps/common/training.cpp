@@ -7,6 +7,7 @@
 #include "apps/common/app_main.h"
 #include "apps/common/metrics.h"
 #include "runtime/safetensors.h"
+#include "runtime/json.h"
 
 namespace engine::apps {
 
@@ -64,7 +65,7 @@ LossHistory LossHistory::from_json(const nlohmann::json& j) {
 }
 
 void write_json(const std::string& path, const nlohmann::json& j) {
-    safetensors::write_file_atomically(path, j.dump(2) + "\n");
+    safetensors::write_file_atomically(path, dump_json(j, 2) + "\n");
 }
 
 std::string fixed(double value, int digits) {

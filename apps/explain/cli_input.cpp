@@ -15,6 +15,7 @@
 #include "runtime/data/datasets.h"
 #include "runtime/idx.h"
 #include "runtime/safetensors.h"
+#include "runtime/json.h"
 
 namespace engine::explain::cli {
 
@@ -178,17 +179,17 @@ models::ModelConfig config_from_flags(const ExplainOptions& o) {
     nlohmann::json j = nlohmann::json::object();
     if (!o.model_config.empty()) {
         try {
-            j = nlohmann::json::parse(o.model_config);
+            j = parse_json(o.model_config);
         } catch (const nlohmann::json::exception&) {
             throw UsageError("--model-config: not JSON: " + o.model_config);
         }
         if (!j.is_object()) throw UsageError("--model-config: expected a JSON object, got " + o.model_config);
     }
     if (j.contains("name") && j["name"] != o.model)
-        throw UsageError("--model-config names " + j["name"].dump() + " but --model is " + o.model);
+        throw UsageError("--model-config names " + dump_json(j["name"]) + " but --model is " + o.model);
     j["name"] = o.model;
     try {
-        return models::ModelConfig::from_json(j.dump());
+        return models::ModelConfig::from_json(dump_json(j));
     } catch (const Error& e) {
         throw UsageError(std::string("--model-config: ") + e.what());
     }
@@ -339,7 +340,7 @@ Preprocessing resolve_preprocessing(const ExplainOptions& o, const LoadedModel& 
         spec == "auto" ? stored(keys::kNormalize) : std::optional<std::string>();
     if (stored_normalize) {
         try {
-            const nlohmann::json j = nlohmann::json::parse(*stored_normalize);
+            const nlohmann::json j = parse_json(*stored_normalize);
             const nlohmann::json mean = j.is_array() ? j.at(0) : j.at("mean");
             const nlohmann::json sd = j.is_array() ? j.at(1) : j.at("std");
             p.mean = per_channel(
@@ -422,7 +423,7 @@ std::vector<std::string> resolve_class_names(const ExplainOptions& o, const Load
     const auto it = m.metadata.find(checkpoint::keys::kClassNames);
     if (it != m.metadata.end()) {
         try {
-            names = nlohmann::json::parse(it->second).get<std::vector<std::string>>();
+            names = parse_json(it->second).get<std::vector<std::string>>();
         } catch (const nlohmann::json::exception&) {
             throw Error("--weights " + o.weights + ": metadata 'class_names' is not a JSON list of strings");
         }
