@@ -15,17 +15,12 @@
 
 namespace engine::apps {
 
-namespace {
-
-// Keeps the report to one line whatever the message holds (some library messages span several).
 std::string one_line(std::string text) {
     for (char& c : text)
         if (c == '\n' || c == '\r') c = ' ';
     while (!text.empty() && text.back() == ' ') text.pop_back();
     return text;
 }
-
-}  // namespace
 
 int run_main(const std::function<int()>& body) {
     try {
@@ -46,21 +41,6 @@ int run_main(const std::function<int()>& body) {
         std::fprintf(stderr, "error: unknown exception\n");
         return kExitError;
     }
-}
-
-std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() == 0) return app.exit(e);
-        std::fprintf(stderr, "error: %s (see --help)\n", one_line(e.what()).c_str());
-        return kExitUsage;
-    }
-    return std::nullopt;
 }
 
 std::string exit_code_help() {
@@ -96,17 +76,6 @@ Device select_device(const std::string& spec) {
 std::string describe_device(Device device) {
     if (device.is_cpu()) return "cpu (" + std::to_string(num_threads()) + (num_threads() == 1 ? " thread)" : " threads)");
     return device.str() + " (" + cuda::device_name(device.index) + ")";
-}
-
-void use_training_conventions(CLI::App& app) {
-    app.get_formatter()->column_width(34);
-    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-}
-
-std::optional<int> parse_training_command_line(CLI::App& app, CommonFlags& flags, int argc, char** argv) {
-    flags.add_to(app);
-    app.footer(exit_code_help());
-    return parse_command_line(app, argc, argv);
 }
 
 std::shared_ptr<models::Model> make_training_model(const models::ModelConfig& config, const CommonSetup& setup) {

@@ -2,8 +2,6 @@
 // usage mistakes into one line, and --device selection; and the steps of a training app's run() around its task.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <functional>
 #include <memory>
 #include <optional>
@@ -11,6 +9,13 @@
 
 #include "runtime/device.h"
 #include "runtime/error.h"
+
+// CLI11 is only declared here: its header costs about ten seconds of compile time in every file that includes it,
+// so only the files that build command lines include <CLI/CLI.hpp>.
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
 
 namespace engine::models {
 struct ModelConfig;
@@ -46,10 +51,13 @@ public:
     using Error::Error;
 };
 
+// Keeps a report to one line whatever the message holds (some library messages span several).
+std::string one_line(std::string text);
+
 // Runs `body`, turning every exception into ONE line "error: ..." on stderr and the matching exit code.
 int run_main(const std::function<int()>& body);
 
-// Parses the command line. Returns an exit code when the app must stop now (--help: 0; a usage error: one line
+// Parses the command line (defined in flags.cpp, with the other code that needs CLI11). Returns an exit code when the app must stop now (--help: 0; a usage error: one line
 // "error: ..." on stderr and kExitUsage), nothing when parsing succeeded.
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
 

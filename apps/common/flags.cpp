@@ -1,10 +1,41 @@
-// The training apps' common flags.
+// The command line: parsing with one-line usage errors, and the training apps' common flags and conventions.
+// The only file of apps/common that includes CLI11 (see app_main.h).
 #include "apps/common/flags.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
 
 #include "apps/common/app_main.h"
 #include "runtime/parallel.h"
 
 namespace engine::apps {
+
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) return app.exit(e);
+        std::fprintf(stderr, "error: %s (see --help)\n", one_line(e.what()).c_str());
+        return kExitUsage;
+    }
+    return std::nullopt;
+}
+
+void use_training_conventions(CLI::App& app) {
+    app.get_formatter()->column_width(34);
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
+std::optional<int> parse_training_command_line(CLI::App& app, CommonFlags& flags, int argc, char** argv) {
+    flags.add_to(app);
+    app.footer(exit_code_help());
+    return parse_command_line(app, argc, argv);
+}
 
 void CommonFlags::add_to(CLI::App& app) {
     app.add_option("--epochs", epochs, "Epochs to train in all (a resumed run continues up to this number)")
@@ -54,6 +85,9 @@ void CommonFlags::add_to(CLI::App& app) {
     // Hidden (no group): makes the loss NaN at this step, for tests of the NaN guard.
     app.add_option("--debug-nan-at-step", debug_nan_at_step)->group("");
 }
+
+bool CommonFlags::seed_given() const { return seed_option_ && seed_option_->count() > 0; }
+bool CommonFlags::lr_given() const { return lr_option_ && lr_option_->count() > 0; }
 
 nlohmann::json CommonFlags::to_json() const {
     return {{"device", device},         {"out", out_dir},         {"resume", resume},

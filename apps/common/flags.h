@@ -2,12 +2,12 @@
 // runs, threads), their help texts, and what they resolve to once parsed.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <optional>
 #include <string>
 
+#include "apps/common/app_main.h"
 #include "apps/common/trainer.h"
 
 namespace engine::apps {
@@ -32,8 +32,8 @@ struct CommonFlags {
     void add_to(CLI::App& app);
     nlohmann::json to_json() const;
 
-    bool seed_given() const { return seed_option_ && seed_option_->count() > 0; }
-    bool lr_given() const { return lr_option_ && lr_option_->count() > 0; }
+    bool seed_given() const;
+    bool lr_given() const;
 
 private:
     CLI::Option* seed_option_ = nullptr;

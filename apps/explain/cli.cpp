@@ -15,19 +15,20 @@
 #include "apps/explain/cli_methods.h"
 #include "apps/explain/render/panels.h"
 #include "runtime/parallel.h"
+#include "runtime/json.h"
 
 namespace engine::explain::cli {
 
 namespace fs = std::filesystem;
 using apps::UsageError;
 
-namespace {
-
-std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
     std::string out;
     for (const std::string& s : items) out += (out.empty() ? "" : sep) + s;
     return out;
 }
+
+namespace {
 
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -199,171 +200,6 @@ void describe_prediction(ImageContext& ctx, const ExplainOptions& o, bool multil
 
 }  // namespace
 
-std::string description() {
-    return "Explain the predictions of a trained model (LeNet, VGG, UNet, FCN-32s) with attribution methods, and "
-           "write the pictures, the raw maps (.npy), results.json and a self-contained report.html to --out.\n\n"
-           "Methods: gradcam, gradcam++, hirescam, layercam (at --layer; all CAMs share one pass), activations "
-           "(channel grids of --layer), saliency (|gradient|), gradient, ixg (input x gradient), ig (integrated "
-           "gradients), ablation (feature ablation over --segments), occlusion (sliding window), lime (over "
-           "--segments), or all.\n"
-           "Targets: classifiers explain the predicted class by default; segmentation models the class with the "
-           "most predicted pixels, scored as the sum of its logits over its predicted (frozen) mask, as Captum's "
-           "segmentation tutorial; --target all explains every class (classifier) or every predicted class "
-           "(segmentation).\n"
-           "Preprocessing: images are converted to the model's channels (--channel-policy), resized to its input "
-           "size (--size; default 28x28 for LeNet, 32x32 or 224x224 for VGG by its pool size, the image's own size "
-           "rounded to a multiple of 16 for UNet and 32 for FCN-32s) and normalised (--normalize; default: the "
-           "checkpoint's 'normalize' metadata, else the training apps' values). What the training apps store in "
-           "their checkpoints is used when present (keys in models/checkpoint.h): class_names (report, --target "
-           "by name), normalize, input_size (unless resize is crop: the model trained on crops at the images' "
-           "scale, so each image keeps its size), input_channels (checked against the model), task (multilabel: "
-           "sigmoid probabilities) and dataset_kind/dataset_path (reported); a flag given on the command line "
-           "wins over them.\n"
-           "Pictures follow Captum's visualize_image_attr: channels summed, --sign, the cumulative-sum outlier "
-           "normalisation (--outlier-perc) and Captum's colour map per sign unless --colormap.";
-}
-
-std::string footer() {
-    return "Examples:\n"
-           "  explain --weights out/train_classifier/best.safetensors --idx "
-           "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --index 0-3 --method gradcam,ig,lime "
-           "--out out/explain\n"
-           "  explain --weights out/train_unet/best.safetensors --image photo.png --method gradcam,ablation "
-           "--target all --out out/explain_unet\n"
-           "  explain --weights out/train_classifier/best.safetensors --list-layers\n\n"
-           "Output: per input NAME_input.png (and NAME_segmentation.png), per method and target "
-           "NAME_cCLASS_METHOD_map.png (the normalised map), _overlay.png (over the gray image), .npy (the raw "
-           "signed map), extra pictures (IG panel, LIME top segments, features), results.json and report.html.\n"
-           "Exit codes: 0 success, 1 error (model, checkpoint, image, device, I/O), 2 usage error (a flag or its "
-           "value, an unknown class or method).";
-}
-
-void add_flags(CLI::App& app, ExplainOptions& o) {
-    app.add_option(
-        "--model", o.model,
-        "Model name; must agree with the checkpoint (needed for plain weight files): " + join(models::model_names()));
-    app.add_option("--weights", o.weights, "Engine checkpoint (or a plain weight file with --model)");
-    app.add_option("--model-config", o.model_config, "ModelConfig JSON for a plain weight file, e.g. {\"width\":16}");
-    app.add_option("--image", o.images, "Image file (PNG, JPEG, BMP) or folder of images; repeatable");
-    app.add_option("--idx", o.idx, "IDX images file (e.g. t10k-images-idx3-ubyte.gz of Fashion-MNIST)");
-    app.add_option("--index", o.index, "With --idx: positions, e.g. 0 or 0-9,12")->capture_default_str();
-    app.add_option("--idx-labels", o.idx_labels, "With --idx: labels file (default: the sibling labels file)");
-    app.add_option("--method", o.methods, "Comma-separated methods (see above)")->delimiter(',')->capture_default_str();
-    app.add_option("--layer", o.layers,
-                   "Layer path(s) for CAMs and activations (default: the last conv layer; see "
-                   "--list-layers)")
-        ->delimiter(',');
-    app.add_option("--target", o.target, "auto, all, or comma-separated class ids / names")->capture_default_str();
-    app.add_option("--seg-target", o.seg_target,
-                   "Segmentation class score: mask (sum over the class's predicted pixels) or whole (every pixel)")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"mask", "whole"}));
-    app.add_option("--out", o.out, "Output folder (created)");
-    app.add_option("--ig-steps", o.ig_steps, "Integrated gradients: steps")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 100000));
-    app.add_option("--ig-method", o.ig_method,
-                   "riemann_left, riemann_right, riemann_middle, riemann_trapezoid or gausslegendre (Captum's names)")
-        ->capture_default_str();
-    app.add_option("--baseline", o.baseline,
-                   "Reference input of ig, ablation, occlusion, lime and the deletion metric: black, white (pixels), "
-                   "zero (0 after normalisation: Captum's default), blur[:SIGMA], noise (uniform pixels, --seed) or "
-                   "an image file")
-        ->capture_default_str();
-    app.add_option("--internal-batch", o.internal_batch, "Integrated gradients: inputs per forward (0 = auto)")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    app.add_flag("--relu", o.relu, "CAMs: ReLU the maps (Captum's relu_attributions; default off, signed maps)");
-    app.add_option("--upsample", o.upsample, "CAMs: bilinear, nearest (Captum's default) or none")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"bilinear", "nearest", "none"}));
-    app.add_option("--segments", o.segments,
-                   "Feature masks of ablation and lime, comma-separated to compare them side by side: semantic (the "
-                   "model's predicted segments), slic, grid, or auto (semantic for segmentation models, slic "
-                   "otherwise)")
-        ->delimiter(',')
-        ->capture_default_str()
-        ->check(CLI::IsMember({"auto", "semantic", "slic", "grid"}));
-    app.add_option("--n-segments", o.n_segments, "slic: about this many superpixels; grid: about this many cells")
-        ->capture_default_str()
-        ->check(CLI::Range(int64_t(1), int64_t(100000)));
-    app.add_option("--compactness", o.compactness, "slic: colour versus space")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    app.add_option("--grid-cell", o.grid_cell, "grid: cell side in pixels (0 = from --n-segments)")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--lime-samples", o.lime_samples, "lime: samples (0 = 10 per segment, 50 to 2000)")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--lime-seeds", o.lime_seeds,
-                   "lime: runs with seeds --seed, --seed + 1, ...; more than 1 reports the maps' rank correlation "
-                   "(stability across seeds)")
-        ->capture_default_str()
-        ->check(CLI::Range(int64_t(1), int64_t(100)));
-    app.add_option("--perturbations-per-eval", o.perturbations_per_eval,
-                   "ablation, occlusion, lime: perturbed inputs per forward")
-        ->capture_default_str()
-        ->check(CLI::Range(int64_t(1), int64_t(4096)));
-    app.add_option("--occlusion-window", o.occlusion_window, "occlusion: window side (0 = 1/8 of the smaller side)")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--occlusion-stride", o.occlusion_stride, "occlusion: stride (0 = half the window)")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--seed", o.seed, "Seed of lime samples, noise baselines and the sanity check")
-        ->capture_default_str();
-    app.add_option("--outlier-perc", o.outlier_perc,
-                   "Display: the share of the largest |values| clipped (Captum's "
-                   "cumulative-sum rule)")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0, 100.0));
-    app.add_option("--colormap", o.colormap, "Display: auto (Captum's per sign) or " + join(render::colormap_names()))
-        ->capture_default_str();
-    app.add_option("--sign", o.sign,
-                   "Display: auto (absolute_value for saliency, else all), all, positive, negative "
-                   "or absolute_value")
-        ->capture_default_str();
-    app.add_option("--metrics", o.metrics,
-                   "Fidelity metrics: deletion/insertion AUC, IG completeness gap, LIME R2, "
-                   "model-randomisation sanity check")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"on", "off"}));
-    app.add_option("--metric-steps", o.metric_steps, "Deletion/insertion curve steps")
-        ->capture_default_str()
-        ->check(CLI::Range(int64_t(1), int64_t(10000)));
-    app.add_option("--sanity-layers", o.sanity_layers,
-                   "Sanity check: layers re-initialised from the output down (0 = off; gradient methods only)")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--top-k", o.top_k, "Classes shown per prediction; lime segments shown per sign")
-        ->capture_default_str()
-        ->check(CLI::Range(int64_t(1), int64_t(100)));
-    app.add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-    app.add_option("--threads", o.threads, "CPU threads for the math (0 = all cores)")->capture_default_str();
-    app.add_option("--class-names", o.class_names, "File with one class name per line");
-    app.add_option("--size", o.size, "Model input size HxW or N (default: see above)");
-    app.add_option("--normalize", o.normalize,
-                   "auto, none, imagenet, mnist, fashion-mnist, or MEAN/STD with comma-separated per-channel values "
-                   "(e.g. 0.5/0.2)")
-        ->capture_default_str();
-    app.add_option("--channel-policy", o.channel_policy,
-                   "safe: gray->RGB, alpha dropped, colour images read as gray only when their channels are equal; "
-                   "luma: also colour->gray; strict: no conversion")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"safe", "luma", "strict"}));
-    app.add_option("--pairs", o.pairs,
-                   "Photo | label pair files (Cityscapes image pairs: photo left, colour labels right, twice as wide as "
-                   "high): photo explains the left half, whole the whole file; auto: photo when the checkpoint was "
-                   "trained on cityscapes-pairs and the image is twice as wide as high")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"auto", "photo", "whole"}));
-    app.add_option("--palette", o.palette, "Segmentation colours: auto (by class count), voc, cityscapes, cityscapes19")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"auto", "voc", "cityscapes", "cityscapes19"}));
-    app.add_flag("--list-layers", o.list_layers, "Print the model's layer paths and types and exit");
-}
-
 int run_explain(const ExplainOptions& o) {
     Stopwatch total;
     if (o.threads > 0) set_num_threads(o.threads);
@@ -503,7 +339,7 @@ int run_explain(const ExplainOptions& o) {
         "Generated by apps/explain. Maps are signed and unnormalised in the .npy files; pictures are "
         "normalised per map. Deletion/insertion AUCs are normalised to run from the clean score to the "
         "baseline score.";
-    const nlohmann::json results = {{"model", nlohmann::json::parse(loaded.model->config().to_json())},
+    const nlohmann::json results = {{"model", parse_json(loaded.model->config().to_json())},
                                     {"weights", o.weights},
                                     {"trained_on", loaded.training_data.empty() ? nlohmann::json(nullptr)
                                                                                 : nlohmann::json(loaded.training_data)},

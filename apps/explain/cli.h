@@ -1,12 +1,15 @@
 // The `explain` command: its options, the flags that set them, and the run (load the model from a checkpoint,
 // read and preprocess the images, run every requested attribution method, write PNGs, raw .npy maps,
-// results.json and report.html). main.cpp only parses and calls run_explain.
+// results.json and report.html). The flags and the --help texts are defined in main.cpp.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace engine::explain::cli {
 
@@ -63,6 +66,9 @@ struct ExplainOptions {
     int64_t sanity_layers = 2;
     int64_t top_k = 5;
 };
+
+// "a, b, c".
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
 
 // Adds every flag to `app` with `options` as the destination and defaults.
 void add_flags(CLI::App& app, ExplainOptions& options);

@@ -1,6 +1,8 @@
 // train_classifier: trains LeNet on Fashion-MNIST (the default), VGG on an image folder, or a multi-label
 // classifier from a CSV, with accuracy and a confusion matrix (or tuned per-class F1) every epoch,
 // checkpoints, exact resume, a loss curve and a JSON report. See --help.
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 
 #include "apps/common/app_main.h"

@@ -1,6 +1,8 @@
 // train_unet: trains the seed notebook's UNet for semantic segmentation on Cityscapes photo|label pairs or on
 // an image/label folder (the ISBI 2012 membranes), with validation metrics, pictures, checkpoints and exact
 // resume. See --help.
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 
 #include "apps/common/app_main.h"

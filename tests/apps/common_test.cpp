@@ -1,5 +1,7 @@
 // The apps' shared pieces: progress output, bounded runs, the NaN message, seeds, device selection, exit codes,
 // and the training apps' command-line conventions, model set-up and summary line.
+#include <CLI/CLI.hpp>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
