@@ -5,7 +5,7 @@ namespace engine {
 AutogradMeta& autograd_meta(const Tensor& t) {
     ENGINE_CHECK(t.defined(), "autograd: the tensor is undefined");
     auto& slot = t.impl()->autograd;
-    if (!slot) slot = std::make_unique<AutogradMeta>();
+    if (!slot) slot = std::make_shared<AutogradMeta>();
     return *slot;
 }
 

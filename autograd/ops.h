@@ -11,6 +11,7 @@
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
+#include "kernels/factories.h"
 #include "kernels/params.h"
 #include "runtime/generator.h"
 #include "runtime/tensor.h"

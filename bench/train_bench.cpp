@@ -24,8 +24,8 @@
 #include "layers/loss.h"
 #include "layers/optim.h"
 #include "models/model.h"
-#include "runtime/data/datasets.h"
-#include "runtime/data/loader.h"
+#include "models/data/datasets.h"
+#include "models/data/loader.h"
 #include "runtime/parallel.h"
 
 using namespace engine;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/factories.h"
 #include "kernels/params.h"
 #include "runtime/tensor.h"
 
@@ -146,10 +147,6 @@ public:
 protected:
     [[noreturn]] void not_implemented(const char* op) const;
 };
-
-// t's values as a contiguous tensor without autograd history (t itself when already contiguous): how a kernel
-// that needs dense memory reads a strided input without recording anything.
-inline Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.detach().contiguous(); }
 
 Backend& cpu_backend();
 // The backend for a device; throws DeviceError when that device is absent.

@@ -77,7 +77,11 @@ Tensor read_images(const std::string& path) {
 Tensor read_labels(const std::string& path) {
     Tensor t = read_bytes(path);
     ENGINE_CHECK(t.dim() == 1, "idx: ", path, ": expected a labels file (N), got dims ", shape_str(t.shape()));
-    return t.to(DType::Int64);
+    Tensor labels = empty(t.shape(), DType::Int64);
+    const uint8_t* src = t.data<uint8_t>();
+    int64_t* dst = labels.data<int64_t>();
+    for (int64_t i = 0; i < t.numel(); ++i) dst[i] = src[i];
+    return labels;
 }
 
 }  // namespace engine::idx

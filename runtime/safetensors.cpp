@@ -1,5 +1,6 @@
 // The safetensors reader (whole files, or the header alone) and the atomic writer.
 #include "runtime/safetensors.h"
+#include "runtime/allocator.h"
 #include "runtime/json.h"
 
 #include <fcntl.h>
@@ -211,12 +212,15 @@ std::string serialize(const std::vector<std::pair<std::string, Tensor>>& tensors
     for (const auto& [name, tensor] : tensors) {
         ENGINE_CHECK(name != "__metadata__" && !header.contains(name), "safetensors: duplicate or reserved name '",
                      name, "'");
-        const Tensor host = tensor.detach().to(Device::cpu()).contiguous();
-        const size_t nbytes = static_cast<size_t>(host.numel()) * dtype_size(host.dtype());
-        header[name] = {{"dtype", dtype_code(host.dtype())},
-                        {"shape", host.shape()},
+        ENGINE_CHECK(tensor.is_contiguous(), "safetensors: tensor '", name, "' of shape ", shape_str(tensor.shape()),
+                     " has strides ", shape_str(tensor.strides()), "; save a contiguous copy");
+        const size_t nbytes = static_cast<size_t>(tensor.numel()) * dtype_size(tensor.dtype());
+        header[name] = {{"dtype", dtype_code(tensor.dtype())},
+                        {"shape", tensor.shape()},
                         {"data_offsets", {data.size(), data.size() + nbytes}}};
-        data.append(static_cast<const char*>(host.raw_data()), nbytes);
+        const size_t at = data.size();
+        data.resize(at + nbytes);
+        if (nbytes > 0) copy_bytes(data.data() + at, Device::cpu(), tensor.raw_data(), tensor.device(), nbytes);
     }
     std::string json = dump_json(header);
     json.append((8 - json.size() % 8) % 8, ' ');  // the reference writer pads the header to 8 bytes

@@ -48,6 +48,8 @@ struct Header {
 // keeps the size, which load() cannot detect either (the format has no checksum and every byte is a valid value).
 Header read_header(const std::string& path);
 
+// The file's bytes. Tensors must be contiguous (on any device; device memory is copied to the host); a strided
+// one is an error naming it (save t.contiguous()).
 std::string serialize(const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 // Writes PATH.tmp in the same directory, fsyncs it, renames it over PATH and fsyncs the directory.

@@ -1,10 +1,5 @@
 #include "runtime/tensor.h"
 
-#include <cmath>
-
-#include "autograd/autograd_meta.h"
-#include "autograd/function.h"
-#include "kernels/backend.h"
 
 namespace engine {
 
@@ -75,70 +70,6 @@ void* Tensor::raw_data() const {
     return base ? base + impl_->offset * static_cast<int64_t>(dtype_size(impl_->dtype)) : nullptr;
 }
 
-Tensor& Tensor::fill_(double value) {
-    check_defined("fill_");
-    check_inplace_allowed(*this, "fill_");
-    backend_for(device()).fill_(*this, value);
-    bump_version();
-    return *this;
-}
-
-Tensor& Tensor::copy_(const Tensor& src) {
-    check_defined("copy_");
-    ENGINE_CHECK(src.defined(), "copy_: the source tensor is undefined");
-    check_inplace_allowed(*this, "copy_");
-    ENGINE_CHECK(broadcast_shapes(src.shape(), shape(), "copy_") == shape(), "copy_: source shape ",
-                 shape_str(src.shape()), " does not broadcast to ", shape_str(shape()));
-    Tensor source = src.detach();
-    if (source.device() != device()) source = source.contiguous().to(device());
-    if (source.shape() != shape()) source = make_view(source, shape(), broadcast_strides(source.shape(),
-                                                                                         source.strides(), shape()),
-                                                      source.offset());
-    backend_for(device()).copy_(*this, source);
-    bump_version();
-    return *this;
-}
-
-bool Tensor::requires_grad() const {
-    const AutogradMeta* meta = autograd_meta_if(*this);
-    return meta != nullptr && meta->requires_grad;
-}
-
-Tensor& Tensor::requires_grad_(bool requires) {
-    check_defined("requires_grad_");
-    ENGINE_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad (this one was computed by ",
-                 grad_fn()->name(), "); use detach() to make a new leaf");
-    ENGINE_CHECK(!requires || is_floating(dtype()), "requires_grad_: only float tensors can require gradients, got ",
-                 dtype_name(dtype()));
-    autograd_meta(*this).requires_grad = requires;
-    return *this;
-}
-
-const Tensor& Tensor::grad() const {
-    static const Tensor undefined;
-    const AutogradMeta* meta = autograd_meta_if(*this);
-    return meta ? meta->grad : undefined;
-}
-
-void Tensor::set_grad(const Tensor& grad) const {
-    check_defined("set_grad");
-    if (grad.defined()) {
-        ENGINE_CHECK(grad.shape() == shape() && grad.dtype() == dtype() && grad.device() == device(),
-                     "set_grad: gradient ", shape_str(grad.shape()), " ", dtype_name(grad.dtype()), " on ",
-                     grad.device().str(), " does not match the tensor ", shape_str(shape()), " ",
-                     dtype_name(dtype()), " on ", device().str());
-    }
-    autograd_meta(*this).grad = grad;
-}
-
-const std::shared_ptr<Node>& Tensor::grad_fn() const {
-    static const std::shared_ptr<Node> none;
-    const AutogradMeta* meta = autograd_meta_if(*this);
-    return meta ? meta->grad_fn : none;
-}
-
-bool Tensor::is_leaf() const { return grad_fn() == nullptr; }
-
 Tensor Tensor::detach() const {
     check_defined("detach");
     return Tensor(std::make_shared<TensorImpl>(impl_->storage, impl_->shape, impl_->strides, impl_->offset,
@@ -157,30 +88,6 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
     return Tensor(std::make_shared<TensorImpl>(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
 }
 
-Tensor full(const Shape& shape, double value, DType dtype, Device device) {
-    Tensor t = empty(shape, dtype, device);
-    backend_for(device).fill_(t, value);
-    return t;
-}
-
-Tensor zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0.0, dtype, device); }
-Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device()); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
-Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype(), t.device()); }
-
-Tensor scalar_tensor(double value, DType dtype, Device device) { return full({}, value, dtype, device); }
-
-Tensor arange(double start, double end, double step, DType dtype, Device device) {
-    ENGINE_CHECK(step != 0.0, "arange: step must be non-zero");
-    const double span = (end - start) / step;
-    const int64_t n = span > 0 ? static_cast<int64_t>(std::ceil(span)) : 0;
-    Tensor host = empty({n}, DType::Float64);
-    double* p = host.data<double>();
-    for (int64_t i = 0; i < n; ++i) p[i] = start + static_cast<double>(i) * step;
-    Tensor typed = dtype == DType::Float64 ? host : host.to(dtype);
-    return device.is_cpu() ? typed : typed.to(device);
-}
 
 }  // namespace engine

@@ -1,8 +1,12 @@
 // Tensor: a strided view (shape, strides, offset, dtype) over shared Storage on some Device, plus the
 // autograd state that makes it part of a graph. Copying a Tensor copies a handle, as in PyTorch.
 //
-// Methods that build views or convert (view, permute, narrow, to, ...) are recorded by autograd; they are
-// defined in autograd/functions/view_ops.cpp. Free functions for math live in autograd/ops.h.
+// The layers above runtime define part of this class: the methods that record for autograd or need a kernel
+// (views such as view/narrow/permute, contiguous, to, clone, fill_, copy_, and the autograd accessors) are
+// defined in autograd/ (functions/view_ops.cpp, tensor_methods.cpp, tensor_print.cpp, autograd_meta.cpp,
+// engine.cpp), so runtime/ and kernels/ code must not call them: they use runtime/views.h and
+// kernels/factories.h instead (the layer_check_* link targets enforce it). Free functions for math live in
+// autograd/ops.h, filled tensors (zeros, ones, full, arange, from_vector) in kernels/factories.h.
 #pragma once
 
 #include <functional>
@@ -32,7 +36,9 @@ public:
     Strides strides;
     int64_t offset = 0;  // in elements
     DType dtype;
-    std::unique_ptr<AutogradMeta> autograd;  // null until the tensor joins a graph
+    // Null until the tensor joins a graph. Shared, not unique: the pointer carries its deleter, so runtime/ never
+    // needs AutogradMeta's definition (autograd/autograd_meta.h).
+    std::shared_ptr<AutogradMeta> autograd;
 };
 
 // A gradient hook sees the gradient flowing into a tensor; returning a defined tensor replaces it.
@@ -142,37 +148,14 @@ private:
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
-// --- factories (CPU by default)
+// --- factories (CPU by default); filled ones are in kernels/factories.h
 Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
-Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
-Tensor ones(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
-Tensor full(const Shape& shape, double value, DType dtype = DType::Float32, Device device = Device::cpu());
 Tensor empty_like(const Tensor& t);
-Tensor zeros_like(const Tensor& t);
-Tensor ones_like(const Tensor& t);
-Tensor full_like(const Tensor& t, double value);
-// [start, end) with step; int64 unless dtype says otherwise.
-Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::Int64,
-              Device device = Device::cpu());
-Tensor scalar_tensor(double value, DType dtype = DType::Float32, Device device = Device::cpu());
-
-template <class T>
-Tensor from_vector(const std::vector<T>& values, const Shape& shape, Device device = Device::cpu());
 
 // A view with explicit geometry over an existing tensor's storage (no autograd; used by kernels and views).
 Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, int64_t offset);
 
 // --- templates
-template <class T>
-Tensor from_vector(const std::vector<T>& values, const Shape& shape, Device device) {
-    ENGINE_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "from_vector: ", values.size(),
-                 " values for shape ", shape_str(shape));
-    Tensor host = empty(shape, dtype_of<T>(), Device::cpu());
-    T* dst = host.data<T>();
-    for (size_t i = 0; i < values.size(); ++i) dst[i] = values[i];
-    return device.is_cpu() ? host : host.to(device);
-}
-
 template <class T>
 std::vector<T> Tensor::to_vector() const {
     check_defined("to_vector");

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/data/loader.h"
+#include "models/data/loader.h"
 
 namespace engine::apps {
 

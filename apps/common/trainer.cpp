@@ -11,7 +11,7 @@
 #include "apps/common/metrics.h"
 #include "apps/common/progress.h"
 #include "models/checkpoint.h"
-#include "runtime/data/draw.h"
+#include "apps/common/draw.h"
 #include "runtime/json.h"
 
 namespace engine::apps {

@@ -15,7 +15,7 @@
 #include "apps/common/training.h"
 #include "layers/optim.h"
 #include "models/model.h"
-#include "runtime/data/loader.h"
+#include "models/data/loader.h"
 
 namespace engine::apps {
 

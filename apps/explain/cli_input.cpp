@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "apps/common/app_main.h"
-#include "runtime/data/dataset.h"
-#include "runtime/data/datasets.h"
+#include "models/data/dataset.h"
+#include "models/data/datasets.h"
 #include "runtime/idx.h"
 #include "runtime/safetensors.h"
 #include "runtime/json.h"

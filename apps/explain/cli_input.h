@@ -12,7 +12,7 @@
 #include "apps/explain/cli.h"
 #include "models/checkpoint.h"
 #include "models/model.h"
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 
 namespace engine::explain::cli {
 

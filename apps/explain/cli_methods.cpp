@@ -13,7 +13,7 @@
 #include "apps/explain/cli_progress.h"
 #include "apps/explain/render/npy.h"
 #include "apps/explain/render/panels.h"
-#include "runtime/data/transforms.h"
+#include "models/data/transforms.h"
 
 namespace engine::explain::cli {
 

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "apps/common/app_main.h"
-#include "runtime/data/transforms.h"
+#include "models/data/transforms.h"
 
 namespace engine::apps {
 

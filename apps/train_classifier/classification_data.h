@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "apps/common/batches.h"
-#include "runtime/data/datasets.h"
+#include "models/data/datasets.h"
 
 namespace engine::apps {
 

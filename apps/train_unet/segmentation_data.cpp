@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "apps/common/app_main.h"
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 
 namespace engine::apps {
 

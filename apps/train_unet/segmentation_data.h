@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/data/datasets.h"
-#include "runtime/data/transforms.h"
+#include "models/data/datasets.h"
+#include "models/data/transforms.h"
 
 namespace engine::apps {
 

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "apps/common/metrics.h"
-#include "runtime/data/draw.h"
+#include "apps/common/draw.h"
 
 namespace engine::apps {
 

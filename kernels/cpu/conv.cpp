@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "runtime/views.h"
 #include "kernels/cpu/conv_impl.h"
 #include "kernels/cpu/conv_workspace.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -47,7 +48,7 @@ Tensor CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor
     const cpu::ConvGeometry g = conv_shape(x.shape(), w.shape(), oh, ow, p);
     if (x.numel() == 0 || w.numel() == 0) {  // no image, channel or filter: only the bias remains
         Tensor y = zeros({g.n, g.o, oh, ow}, x.dtype());
-        if (bias.defined() && y.numel() > 0) binary_(BinaryOp::Add, y, bias.detach().view({1, g.o, 1, 1}));
+        if (bias.defined() && y.numel() > 0) binary_(BinaryOp::Add, y, views::view(bias, {1, g.o, 1, 1}));
         return y;
     }
 #if ENGINE_WITH_ONEDNN

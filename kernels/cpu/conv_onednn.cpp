@@ -16,6 +16,7 @@
 
 #include <dnnl.hpp>
 
+#include "runtime/views.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/conv_impl.h"
 #include "kernels/cpu/conv_weight_cache.h"
@@ -343,7 +344,7 @@ ConvGeometry cropped(const ConvGeometry& g) {
 
 Tensor crop_input(const Tensor& x, const ConvGeometry& c) {
     if (x.size(2) == c.h && x.size(3) == c.w) return dense(x);
-    return x.detach().narrow(2, 0, c.h).narrow(3, 0, c.w).contiguous();
+    return dense(views::narrow(views::narrow(x, 2, 0, c.h), 3, 0, c.w));
 }
 
 }  // namespace
@@ -365,8 +366,8 @@ Tensor conv2d_backward_data_onednn(const Tensor& grad_y, const Tensor& w, const 
     execute(plan, dense(grad_y), dense(w), Tensor(), dx, true);
     if (c.h == g.h && c.w == g.w) return dx;
     Tensor full = zeros({g.n, g.c, g.h, g.w}, DType::Float32);
-    Tensor inner = full.narrow(2, 0, c.h).narrow(3, 0, c.w);
-    inner.copy_(dx);
+    Tensor inner = views::narrow(views::narrow(full, 2, 0, c.h), 3, 0, c.w);
+    cpu_backend().copy_(inner, dx);
     return full;
 }
 

@@ -80,7 +80,7 @@ Tensor nll_backward(const Tensor& grad_loss, const Shape& lp_shape, const Tensor
     const T* w = weight.defined() ? weight.data<T>() : nullptr;
     check_targets(t, count, target.shape(), l.classes, ignore_index);
     const T* g = grad_loss.data<T>();
-    const T scale = reduction == Reduction::Mean ? T(1) / total_weight.item<T>() : T(1);
+    const T scale = reduction == Reduction::Mean ? T(1) / read_element<T>(total_weight) : T(1);
 
     Tensor gx = zeros(lp_shape, grad_loss.dtype());
     T* out = gx.data<T>();

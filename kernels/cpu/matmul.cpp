@@ -67,12 +67,12 @@ void matmul_sgemm(const Tensor& a_in, const Tensor& b_in, Tensor& out, int64_t b
     Tensor a = a_in, b = b_in;
     std::optional<BlasLayout> la = blas_layout(m, k, matrix_arg(a));
     if (!la) {
-        a = a.detach().contiguous();
+        a = dense(a);
         la = blas_layout(m, k, matrix_arg(a));
     }
     std::optional<BlasLayout> lb = blas_layout(k, n, matrix_arg(b));
     if (!lb) {
-        b = b.detach().contiguous();
+        b = dense(b);
         lb = blas_layout(k, n, matrix_arg(b));
     }
     const int64_t stride_a = matrix_arg(a).batch_stride, stride_b = matrix_arg(b).batch_stride;

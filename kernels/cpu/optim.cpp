@@ -80,7 +80,7 @@ void adam_run(T* param, const T* grad, T* m, T* v, T* v_max, int64_t n, int64_t 
 
 void CpuBackend::sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdParams& p,
                            bool first_step) {
-    const Tensor g = grad.is_contiguous() ? grad : grad.detach().contiguous();
+    const Tensor g = dense(grad);
     ENGINE_DISPATCH_FLOATING(param.dtype(), "sgd_step_", [&] {
         scalar_t* buf = p.momentum != 0.0 ? momentum_buffer.data<scalar_t>() : nullptr;
         sgd_run<scalar_t>(param.data<scalar_t>(), g.data<scalar_t>(), buf, param.numel(), p, first_step);
@@ -89,7 +89,7 @@ void CpuBackend::sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_b
 
 void CpuBackend::adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                             Tensor& max_exp_avg_sq, int64_t step, const AdamParams& p) {
-    const Tensor g = grad.is_contiguous() ? grad : grad.detach().contiguous();
+    const Tensor g = dense(grad);
     ENGINE_DISPATCH_FLOATING(param.dtype(), "adam_step_", [&] {
         scalar_t* v_max = p.amsgrad ? max_exp_avg_sq.data<scalar_t>() : nullptr;
         adam_run<scalar_t>(param.data<scalar_t>(), g.data<scalar_t>(), exp_avg.data<scalar_t>(),

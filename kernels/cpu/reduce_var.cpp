@@ -68,7 +68,7 @@ Tensor CpuBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in,
         fill_(out, std::numeric_limits<double>::quiet_NaN());
         return out;
     }
-    const Tensor x = input.is_contiguous() ? input : input.detach().contiguous();
+    const Tensor x = dense(input);
     ENGINE_DISPATCH_FLOATING(x.dtype(), "var", [&] {
         using T = scalar_t;
         const std::vector<VarAcc> acc =

@@ -202,8 +202,8 @@ BatchNormForward batch_norm_forward_impl(int device, const Tensor& x, const Tens
     if (l.c == 0) return {y, save_mean, save_invstd};
     if (use_batch_stats && l.count() == 0) {
         // An empty batch has no statistics: PyTorch leaves the running stats alone; the saved ones are 0.
-        save_mean.zero_();
-        save_invstd.zero_();
+        backend_for(x).fill_(save_mean, 0.0);
+        backend_for(x).fill_(save_invstd, 0.0);
         return {y, save_mean, save_invstd};
     }
     Tensor affine = empty({2, l.c}, x.dtype(), x.device());  // rows: scale, shift

@@ -56,9 +56,9 @@ public:
 
     void finish() const {
         if (!first_bad_.defined()) return;
-        const int64_t bad = first_bad_.item<int64_t>();
+        const int64_t bad = read_element<int64_t>(first_bad_);
         if (bad < 0) return;
-        const int64_t value = index_.reshape({-1}).narrow(0, bad, 1).item<int64_t>();
+        const int64_t value = read_element<int64_t>(dense(index_), bad);
         throw_index_out_of_range(op_, value, dim_, size_, bad, index_.shape());
     }
 

@@ -1,6 +1,6 @@
 // The one way every hand-written kernel is launched. Under nvcc it is kernel<<<grid, block, smem, stream>>>
 // followed by a launch-error check; in the emulated build (ENGINE_CUDA_EMULATION) the same call runs the
-// kernel on the CPU emulator (kernels/cuda/emu). Either way a failure becomes a DeviceError that names the op,
+// kernel on the CPU emulator (runtime/cuda/emu). Either way a failure becomes a DeviceError that names the op,
 // the shape it worked on, the launch configuration and the runtime's (or the emulator's) message.
 #pragma once
 

@@ -106,9 +106,9 @@ Tensor bad_target_flag(int64_t count, Device device) {
 
 // Throws the CPU backend's error for the first out-of-range target, if the kernel saw one.
 void check_targets(const Tensor& first_bad, const Tensor& target, int64_t classes, int64_t ignore_index) {
-    const int64_t at = first_bad.item<int64_t>();
+    const int64_t at = read_element<int64_t>(first_bad);
     if (at >= target.numel()) return;
-    const int64_t t = target.flatten().narrow(0, at, 1).item<int64_t>();
+    const int64_t t = read_element<int64_t>(dense(target), at);
     throw_nll_target_out_of_range(t, at, target.shape(), classes, ignore_index);
 }
 

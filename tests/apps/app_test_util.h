@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 
 namespace engine::apps::test {
 

@@ -1,5 +1,5 @@
 // Helpers for the data tests: a temporary folder, files written from bytes, and encoders for synthetic
-// PNG/JPEG/BMP images (stb_image_write, compiled into the engine by runtime/data/stb_impl.cpp).
+// PNG/JPEG/BMP images (stb_image_write, compiled into the engine by models/data/stb_impl.cpp).
 #pragma once
 
 #include <stb/stb_image_write.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 
 namespace engine::test {
 

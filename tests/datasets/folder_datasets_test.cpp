@@ -4,7 +4,7 @@
 
 #include "common/test_util.h"
 #include "datasets/data_test_util.h"
-#include "runtime/data/datasets.h"
+#include "models/data/datasets.h"
 
 namespace engine::data {
 namespace {

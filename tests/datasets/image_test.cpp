@@ -1,6 +1,6 @@
 // Image IO: decoding PNG/JPEG/BMP, forced channels, corrupt and truncated files, size limits, atomic PNG
 // writing, tensor conversions.
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -1,6 +1,6 @@
 // Transforms (image and mask move together, reproducible randomness) and the DataLoader (batches, shuffling,
 // determinism with and without prefetching, errors from worker threads, shutdown mid-epoch).
-#include "runtime/data/loader.h"
+#include "models/data/loader.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include "common/test_util.h"
 #include "datasets/data_test_util.h"
-#include "runtime/data/datasets.h"
+#include "models/data/datasets.h"
 
 namespace engine::data {
 namespace {

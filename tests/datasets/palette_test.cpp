@@ -1,5 +1,5 @@
 // Palettes and the nearest-colour ColorMapper (its lookup cube against the exact rule and a brute force).
-#include "runtime/data/palette.h"
+#include "models/data/palette.h"
 
 #include <gtest/gtest.h>
 

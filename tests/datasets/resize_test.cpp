@@ -6,7 +6,7 @@
 
 #include "common/test_util.h"
 #include "datasets/data_test_util.h"
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 
 namespace engine::data {
 namespace {

@@ -7,7 +7,7 @@
 #include <numeric>
 
 #include "emu/emu_test_util.h"
-#include "kernels/cuda/emu/shared_memory.cuh"
+#include "runtime/cuda/emu/shared_memory.cuh"
 #include "runtime/cuda_api.h"
 
 using namespace emu_test;

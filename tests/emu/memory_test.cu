@@ -9,7 +9,7 @@
 #include <string>
 
 #include "emu/emu_test_util.h"
-#include "kernels/cuda/emu/shared_memory.cuh"
+#include "runtime/cuda/emu/shared_memory.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "runtime/cuda_api.h"
 

@@ -18,7 +18,7 @@
 
 #include "models/checkpoint.h"
 #include "models/model.h"
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 #include "runtime/safetensors.h"
 
 namespace engine::explain {

@@ -9,7 +9,7 @@
 
 #include "layers/loss.h"
 #include "layers/optim.h"
-#include "runtime/data/datasets.h"
+#include "models/data/datasets.h"
 #include "tests/explain/explain_test_util.h"
 
 namespace engine::explain::test {

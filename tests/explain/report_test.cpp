@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 #include "tests/common/test_util.h"
 
 namespace engine::explain::render {

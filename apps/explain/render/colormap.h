@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 
 namespace engine::explain::render {
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <map>
 
-#include "runtime/data/palette.h"
+#include "models/data/palette.h"
 #include "runtime/error.h"
 
 namespace engine::explain::render {

@@ -1,6 +1,6 @@
 // Composite pictures for the explain app: segmentation maps in a class palette (VOC, Cityscapes) with a legend,
 // the integrated-gradients 2x2 panel, grids of a layer's activation channels, LIME's top segments and
-// superpixel boundaries, and captions under pictures. Everything draws with runtime/data/draw.h into RGB
+// superpixel boundaries, and captions under pictures. Everything draws with apps/common/draw.h into RGB
 // images.
 #pragma once
 
@@ -10,8 +10,8 @@
 
 #include "apps/explain/render/colormap.h"
 #include "apps/explain/render/visualize.h"
-#include "runtime/data/draw.h"
-#include "runtime/data/image.h"
+#include "apps/common/draw.h"
+#include "models/data/image.h"
 #include "runtime/tensor.h"
 
 namespace engine::explain::render {

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 
 namespace engine::explain::render {
 

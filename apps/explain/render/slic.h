@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 #include "runtime/tensor.h"
 
 namespace engine::explain::render {

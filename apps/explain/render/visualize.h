@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "apps/explain/render/colormap.h"
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 #include "runtime/tensor.h"
 
 namespace engine::explain::render {

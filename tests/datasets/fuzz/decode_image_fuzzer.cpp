@@ -1,9 +1,9 @@
 // libFuzzer target for the image decoding path (our structural checks, then stb_image). Not part of the CMake
-// build; run it by hand after touching runtime/data/image*.cpp or upgrading stb (libclang-rt-14-dev):
+// build; run it by hand after touching models/data/image*.cpp or upgrading stb (libclang-rt-14-dev):
 //   D=/tmp/decode_fuzz && mkdir -p $D/corpus && cd /path/to/repo && F="-g -O1 -std=c++17 -I. \
 //     -fsanitize=fuzzer,address,undefined -fno-sanitize=shift-base,shift-exponent,nonnull-attribute"
-//   clang++ $F tests/datasets/fuzz/decode_image_fuzzer.cpp runtime/data/image.cpp runtime/data/image_checks.cpp \
-//     runtime/data/stb_impl.cpp build/libengine.a -fopenmp -lz -ldnnl -o $D/fuzz
+//   clang++ $F tests/datasets/fuzz/decode_image_fuzzer.cpp models/data/image.cpp models/data/image_checks.cpp \
+//     models/data/stb_impl.cpp build/libengine.a -fopenmp -lz -ldnnl -o $D/fuzz
 //   ENGINE_FUZZ_SEEDS=$D/corpus $D/fuzz $D/corpus -max_total_time=600   (the variable: write seed files first)
 // Any crash, sanitizer report or error message with a newline is a finding. The excluded UBSan checks are
 // known, memory-safe stb 2.27 behaviour on corrupt data: shifts of negative values and by a negative bit
@@ -16,7 +16,7 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/data/image.h"
+#include "models/data/image.h"
 
 // Small PNG, JPEG and BMP files of every channel count, written to $ENGINE_FUZZ_SEEDS when it is set.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
