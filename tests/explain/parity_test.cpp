@@ -17,6 +17,10 @@ protected:
         std::printf("[parity] %-40s max rel diff %.3g\n", what, rel);
         EXPECT_LE(rel, kTolerance) << what;
     }
+    // n_steps of each IG method: 50, or the nearest well-conditioned count (make_captum_fixtures.py).
+    int64_t ig_steps(const safetensors::Contents& c, const std::string& method) {
+        return nlohmann::json::parse(c.metadata.at("ig_steps")).at(method).get<int64_t>();
+    }
     std::vector<int64_t> targets(const safetensors::Contents& c) {
         std::vector<int64_t> t;
         const nlohmann::json j = nlohmann::json::parse(c.metadata.at("targets"));
@@ -45,6 +49,7 @@ TEST_F(CaptumParity, LeNet) {
         const std::string name = ig_method_name(method);
         IgOptions ig;
         ig.method = method;
+        ig.n_steps = ig_steps(c, name);
         const IgResult r = integrated_gradients(*model, x, target, ig);
         expect_close(("lenet ig " + name).c_str(), r.map, c.at("ig_" + name));
         const std::vector<double> delta = c.at("ig_" + name + "_delta").to_vector<double>();
@@ -89,6 +94,7 @@ TEST_F(CaptumParity, UNetSegmentation) {
         const std::string name = ig_method_name(method);
         IgOptions ig;
         ig.method = method;
+        ig.n_steps = ig_steps(c, name);
         ig.internal_batch_size = 20;
         const IgResult res = integrated_gradients(*model, x, target, ig);
         expect_close(("unet ig " + name).c_str(), res.map, c.at("ig_" + name));
