@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "apps/common/enum_names.h"
 #include "apps/explain/attribution/host.h"
 #include "autograd/engine.h"
 
@@ -122,29 +123,21 @@ Explanation input_x_gradient(nn::Module& model, const Tensor& x, const Target& t
 
 // ---------------------------------------------------------------------------------------------- IG
 
-const char* ig_method_name(IgMethod method) {
-    switch (method) {
-        case IgMethod::RiemannLeft:
-            return "riemann_left";
-        case IgMethod::RiemannRight:
-            return "riemann_right";
-        case IgMethod::RiemannMiddle:
-            return "riemann_middle";
-        case IgMethod::RiemannTrapezoid:
-            return "riemann_trapezoid";
-        case IgMethod::GaussLegendre:
-            return "gausslegendre";
-    }
-    return "?";
-}
+namespace {
 
-IgMethod parse_ig_method(const std::string& name) {
-    for (IgMethod m : {IgMethod::RiemannLeft, IgMethod::RiemannRight, IgMethod::RiemannMiddle,
-                       IgMethod::RiemannTrapezoid, IgMethod::GaussLegendre})
-        if (name == ig_method_name(m)) return m;
-    throw Error("integrated_gradients: unknown method '" + name +
-                "'; valid: riemann_left, riemann_right, riemann_middle, riemann_trapezoid, gausslegendre");
-}
+// Captum's names.
+constexpr apps::EnumName<IgMethod> kIgMethodRows[] = {{IgMethod::RiemannLeft, "riemann_left"},
+                                                      {IgMethod::RiemannRight, "riemann_right"},
+                                                      {IgMethod::RiemannMiddle, "riemann_middle"},
+                                                      {IgMethod::RiemannTrapezoid, "riemann_trapezoid"},
+                                                      {IgMethod::GaussLegendre, "gausslegendre"}};
+constexpr apps::EnumNames<IgMethod> kIgMethodNames{"integrated-gradients method", kIgMethodRows};
+
+}  // namespace
+
+const char* ig_method_name(IgMethod method) { return kIgMethodNames.name(method); }
+
+IgMethod parse_ig_method(const std::string& name) { return kIgMethodNames.parse(name); }
 
 std::pair<std::vector<double>, std::vector<double>> ig_steps_and_alphas(IgMethod method, int64_t n) {
     if (method == IgMethod::GaussLegendre) {
