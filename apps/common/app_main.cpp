@@ -50,28 +50,39 @@ std::string exit_code_help() {
            "quits at once without saving).";
 }
 
-Device select_device(const std::string& spec) {
-    if (spec == "cpu") return Device::cpu();
+DeviceRequest parse_device(const std::string& spec) {
+    DeviceRequest request;
+    request.spec = spec;
     if (spec == "auto") {
+        request.automatic = true;
+        return request;
+    }
+    try {
+        request.device = Device::parse(spec);
+    } catch (const Error&) {
+        throw UsageError("--device: expected cpu, cuda, cuda:N or auto, got '" + spec + "'");
+    }
+    return request;
+}
+
+Device select_device(const DeviceRequest& request) {
+    if (request.automatic) {
         if (cuda::is_available()) return Device::cuda(0);
         std::printf("notice: --device auto: no CUDA device (%s); using the CPU\n",
                     one_line(cuda::unavailable_reason()).c_str());
         return Device::cpu();
     }
-    Device device;
-    try {
-        device = Device::parse(spec);
-    } catch (const Error&) {
-        throw UsageError("--device: expected cpu, cuda, cuda:N or auto, got '" + spec + "'");
-    }
+    const Device device = request.device;
     if (device.is_cpu()) return device;
     if (!cuda::is_available())
-        throw DeviceError("--device " + spec + ": no CUDA device: " + one_line(cuda::unavailable_reason()));
+        throw DeviceError("--device " + request.spec + ": no CUDA device: " + one_line(cuda::unavailable_reason()));
     if (device.index >= cuda::device_count())
-        throw DeviceError("--device " + spec + ": no such CUDA device (" + std::to_string(cuda::device_count()) +
-                          " present)");
+        throw DeviceError("--device " + request.spec + ": no such CUDA device (" +
+                          std::to_string(cuda::device_count()) + " present)");
     return device;
 }
+
+Device select_device(const std::string& spec) { return select_device(parse_device(spec)); }
 
 std::string describe_device(Device device) {
     if (device.is_cpu()) return "cpu (" + std::to_string(num_threads()) + (num_threads() == 1 ? " thread)" : " threads)");

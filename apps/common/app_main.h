@@ -64,9 +64,18 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
 // The footer every app's --help ends with.
 std::string exit_code_help();
 
-// --device cpu|cuda|cuda:N|auto. `cuda` without a usable GPU throws DeviceError
-// "--device cuda: no CUDA device: <reason>"; `auto` falls back to the CPU and prints a one-line notice.
-Device select_device(const std::string& spec);
+// --device cpu|cuda|cuda:N|auto with its form checked (a malformed one throws UsageError), before anything is
+// opened: select_device() then checks that the device is there.
+struct DeviceRequest {
+    std::string spec = "cpu";  // as given, for messages
+    bool automatic = false;    // auto: CUDA device 0 when there is one, else the CPU
+    Device device;             // the device named (not auto)
+};
+DeviceRequest parse_device(const std::string& spec);
+// `cuda` without a usable GPU throws DeviceError "--device cuda: no CUDA device: <reason>"; `auto` falls back to
+// the CPU and prints a one-line notice.
+Device select_device(const DeviceRequest& request);
+Device select_device(const std::string& spec);  // select_device(parse_device(spec))
 // "cpu (2 threads)" or "cuda:0 (NVIDIA H100 (sm_90))".
 std::string describe_device(Device device);
 

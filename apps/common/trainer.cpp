@@ -351,39 +351,52 @@ int Trainer::finish_interrupted(int64_t batches) {
     return kExitInterrupted;
 }
 
+void Trainer::resume() {
+    const checkpoint::Info info = checkpoint::load(options_.resume, model_, &optimizer_);
+    const auto it = info.extra.find("train_state");
+    ENGINE_CHECK(it != info.extra.end(), "--resume ", options_.resume, ": the checkpoint has no training state");
+    TrainState resumed = TrainState::from_json(parse_json(it->second), options_.resume);
+    ENGINE_CHECK(resumed.app == options_.app, "--resume ", options_.resume, ": written by ", resumed.app, ", not by ",
+                 options_.app);
+    if (resumed.batch_size != options_.batch_size || resumed.train_samples != options_.train_samples ||
+        resumed.seed != options_.seed)
+        std::printf(
+            "notice: --resume: the checkpoint trained with batch %lld on %lld samples (seed %llu); this "
+            "run uses batch %lld on %lld (seed %llu), so the data order differs from an uninterrupted "
+            "run\n",
+            static_cast<long long>(resumed.batch_size), static_cast<long long>(resumed.train_samples),
+            static_cast<unsigned long long>(resumed.seed), static_cast<long long>(options_.batch_size),
+            static_cast<long long>(options_.train_samples), static_cast<unsigned long long>(options_.seed));
+    resumed.seed = options_.seed;
+    resumed.batch_size = options_.batch_size;
+    resumed.train_samples = options_.train_samples;
+    state_ = resumed;
+    std::error_code ec;
+    have_last_ = std::filesystem::equivalent(options_.resume, last_path(), ec);
+    last_saved_epoch_ = info.epoch;
+    last_saved_step_ = info.step;
+    if (options_.lr_override) optimizer_.set_lr(*options_.lr_override);
+    std::printf("resumed from %s: epoch %lld, batch %lld, step %lld\n", options_.resume.c_str(),
+                static_cast<long long>(state_.epoch + 1), static_cast<long long>(state_.batch),
+                static_cast<long long>(state_.global_step));
+}
+
+Evaluation Trainer::finish_stopped(const std::string& status) {
+    const Evaluation e = evaluate();
+    const bool better = update_best(e);
+    save_last(better);
+    draw_loss_curve();
+    std::printf("%s: val loss %s, %s%s\n", status.c_str(), fixed(e.loss).c_str(), e.summary.c_str(),
+                better ? " *best" : "");
+    if (!e.details.empty()) std::printf("%s", e.details.c_str());
+    return e;
+}
+
 int Trainer::run() {
     std::filesystem::create_directories(options_.out_dir);
     state_.batch_size = options_.batch_size;
     state_.train_samples = options_.train_samples;
-    if (!options_.resume.empty()) {
-        const checkpoint::Info info = checkpoint::load(options_.resume, model_, &optimizer_);
-        const auto it = info.extra.find("train_state");
-        ENGINE_CHECK(it != info.extra.end(), "--resume ", options_.resume, ": the checkpoint has no training state");
-        TrainState resumed = TrainState::from_json(parse_json(it->second), options_.resume);
-        ENGINE_CHECK(resumed.app == options_.app, "--resume ", options_.resume, ": written by ", resumed.app,
-                     ", not by ", options_.app);
-        if (resumed.batch_size != options_.batch_size || resumed.train_samples != options_.train_samples ||
-            resumed.seed != options_.seed)
-            std::printf("notice: --resume: the checkpoint trained with batch %lld on %lld samples (seed %llu); this "
-                        "run uses batch %lld on %lld (seed %llu), so the data order differs from an uninterrupted "
-                        "run\n",
-                        static_cast<long long>(resumed.batch_size), static_cast<long long>(resumed.train_samples),
-                        static_cast<unsigned long long>(resumed.seed), static_cast<long long>(options_.batch_size),
-                        static_cast<long long>(options_.train_samples),
-                        static_cast<unsigned long long>(options_.seed));
-        resumed.seed = options_.seed;
-        resumed.batch_size = options_.batch_size;
-        resumed.train_samples = options_.train_samples;
-        state_ = resumed;
-        std::error_code ec;
-        have_last_ = std::filesystem::equivalent(options_.resume, last_path(), ec);
-        last_saved_epoch_ = info.epoch;
-        last_saved_step_ = info.step;
-        if (options_.lr_override) optimizer_.set_lr(*options_.lr_override);
-        std::printf("resumed from %s: epoch %lld, batch %lld, step %lld\n", options_.resume.c_str(),
-                    static_cast<long long>(state_.epoch + 1), static_cast<long long>(state_.batch),
-                    static_cast<long long>(state_.global_step));
-    }
+    if (!options_.resume.empty()) resume();
     const int64_t batches = task_.batches_per_epoch();
     ENGINE_CHECK(batches > 0, options_.app, ": the training set gives no batch");
     if (state_.batch >= batches) {  // a mid-epoch checkpoint of a run with more batches per epoch
@@ -403,18 +416,10 @@ int Trainer::run() {
             const EpochEnd end = train_epoch(batches);
             if (end == EpochEnd::Interrupted) return finish_interrupted(batches);
             if (end == EpochEnd::Stopped) {
-                stopped = true;
                 status = detail::concat("stopped by ", stop_.reason(state_.global_step), " at step ",
                                         state_.global_step, " (epoch ", state_.epoch + 1, ", batch ", state_.batch,
                                         " of ", batches, ")");
-                const Evaluation e = evaluate();
-                const bool better = update_best(e);
-                save_last(better);
-                draw_loss_curve();
-                final_eval = e;
-                std::printf("%s: val loss %s, %s%s\n", status.c_str(), fixed(e.loss).c_str(), e.summary.c_str(),
-                            better ? " *best" : "");
-                if (!e.details.empty()) std::printf("%s", e.details.c_str());
+                final_eval = finish_stopped(status);
                 break;
             }
             finish_epoch();

@@ -105,7 +105,11 @@ public:
 
 private:
     enum class EpochEnd { Finished, Stopped, Interrupted };  // Stopped: by --max-steps / --time-limit
+    // --resume: the model, optimizer and position of the checkpoint.
+    void resume();
     EpochEnd train_epoch(int64_t batches);
+    // Evaluates, saves and reports a run stopped inside an epoch by --max-steps / --time-limit.
+    Evaluation finish_stopped(const std::string& status);
     int finish_interrupted(int64_t batches);
     void finish_epoch();
     // Records e as the best so far when it scores higher; true when it did.

@@ -1,81 +1,14 @@
-// The `explain` command: its options, the flags that set them, and the run (load the model from a checkpoint,
-// read and preprocess the images, run every requested attribution method, write PNGs, raw .npy maps,
-// results.json and report.html). The flags and the --help texts are defined in main.cpp.
+// The explain command's run: load the model, resolve what depends on it (layers, classes, targets,
+// preprocessing, feature masks, the baseline image), explain every image with every method, and write the
+// pictures, raw .npy maps, results.json and report.html. The flags are in main.cpp, their parsing in cli_plan.h.
 #pragma once
-
-#include <cstdint>
-#include <string>
-#include <vector>
-
-namespace CLI {
-class App;
-}  // namespace CLI
 
 namespace engine::explain::cli {
 
-struct ExplainOptions {
-    // model and inputs
-    std::string model;         // optional: must agree with the checkpoint's model
-    std::string model_config;  // JSON ModelConfig for plain weight files without one
-    std::string weights;
-    std::vector<std::string> images;  // files or folders
-    std::string idx;                  // an IDX images file
-    std::string index = "0";          // positions in it: "3", "0-9,12"
-    std::string idx_labels;           // default: the sibling labels file when present
-    std::string size;                 // "HxW" or "N"; default: checkpoint metadata or the model's size
-    std::string normalize = "auto";
-    std::string channel_policy = "safe";
-    std::string pairs = "auto";  // photo | label pair files: auto, photo (the left half) or whole
-    std::string class_names;  // a file, one name per line
-    std::string palette = "auto";
-    std::string device = "cpu";
-    int threads = 0;
-    bool list_layers = false;
+struct ExplainPlan;
 
-    // what to explain
-    std::vector<std::string> methods{"gradcam", "ig"};
-    std::vector<std::string> layers;  // default: the last conv layer
-    std::string target = "auto";
-    std::string seg_target = "mask";  // segmentation class scores over the predicted mask or the whole image
-    std::string out;
-
-    // method options
-    int64_t ig_steps = 50;
-    std::string ig_method = "gausslegendre";
-    std::string baseline = "black";
-    int64_t internal_batch = 0;
-    bool relu = false;
-    std::string upsample = "bilinear";
-    std::vector<std::string> segments{"auto"};
-    int64_t n_segments = 50;
-    double compactness = 10.0;
-    int64_t grid_cell = 0;
-    int64_t lime_samples = 0;
-    int64_t lime_seeds = 1;
-    int64_t perturbations_per_eval = 8;
-    int64_t occlusion_window = 0;
-    int64_t occlusion_stride = 0;
-    uint64_t seed = 0;
-
-    // display and metrics
-    double outlier_perc = 2.0;
-    std::string colormap = "auto";
-    std::string sign = "auto";
-    std::string metrics = "on";
-    int64_t metric_steps = 20;
-    int64_t sanity_layers = 2;
-    int64_t top_k = 5;
-};
-
-// "a, b, c".
-std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
-
-// Adds every flag to `app` with `options` as the destination and defaults.
-void add_flags(CLI::App& app, ExplainOptions& options);
-// The --help text above the flags, and below them (examples, exit codes).
-std::string description();
-std::string footer();
-// Runs the command; throws apps::UsageError for bad flag values, engine::Error for everything else.
-int run_explain(const ExplainOptions& options);
+// Runs the plan; throws apps::UsageError for flag values that do not fit the model (a layer path, a class name,
+// --segments semantic for a classifier, ...) and engine::Error for everything else.
+int run_explain(const ExplainPlan& plan);
 
 }  // namespace engine::explain::cli

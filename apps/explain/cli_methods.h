@@ -11,34 +11,33 @@
 #include <vector>
 
 #include "apps/explain/attribution/explain.h"
-#include "apps/explain/cli.h"
 #include "apps/explain/cli_input.h"
+#include "apps/explain/cli_plan.h"
 #include "apps/explain/render/report.h"
 #include "apps/explain/render/visualize.h"
 
 namespace engine::explain::cli {
 
-// Every method name the command accepts, in the order they run.
-const std::vector<std::string>& method_names();
-// The names of a --method list, validated and de-duplicated ("all" expands to every method); throws UsageError.
-std::vector<std::string> parse_methods(const std::vector<std::string>& items);
-
+// The plan with what it resolves to once the model is known: what every method runner reads.
 struct RunSettings {
-    const ExplainOptions* options = nullptr;
+    const ExplainPlan* plan = nullptr;
     const Preprocessing* prep = nullptr;
     std::vector<std::string> layers;         // CAM and activation layers (resolved, validated)
-    std::vector<std::string> segment_kinds;  // feature masks of ablation and LIME (resolve_segment_kinds)
+    std::vector<SegmentKind> segment_kinds;  // feature masks of ablation and LIME (resolve_segment_kinds)
+    std::vector<TargetItem> targets;         // Auto, All or Id (resolve_target_items)
     std::vector<std::string> class_names;
-    std::optional<render::Sign> sign;          // none: per method (absolute_value for saliency, else all)
-    std::optional<render::ColorMap> colormap;  // none: Captum's per sign
-    bool metrics = true;
+    std::optional<data::Image> baseline_image;  // --baseline FILE, read once through the preprocessing
     Device device;
     std::string out_dir;
+
+    const MethodPlan& methods() const { return plan->methods; }
+    const DisplayPlan& display() const { return plan->display; }
+    const MetricsPlan& metrics() const { return plan->metrics; }
 };
 
 // A feature mask of ablation and LIME.
 struct FeatureMask {
-    std::string kind;         // "semantic", "slic", "grid"
+    SegmentKind kind = SegmentKind::Slic;
     std::string description;  // "slic, 37 segments"
     Tensor mask;              // (1, 1, H, W) int64 on the device
     Tensor mask2d;            // (H, W) int64 on the CPU
@@ -56,7 +55,7 @@ struct ImageContext {
     Baseline baseline;       // the --baseline as a reference input
     Tensor baseline_tensor;  // (1, C, H, W) on the device
     data::Image baseline_display;
-    std::map<std::string, FeatureMask> feature_masks;  // by kind, made on first use
+    std::map<SegmentKind, FeatureMask> feature_masks;  // made on first use
 };
 
 struct TargetContext {
@@ -72,14 +71,13 @@ struct MethodOutput {
     nlohmann::json json;
 };
 
-// --segments items (auto, semantic, slic, grid) as distinct kinds; throws UsageError (semantic needs a
+// --segments (auto resolved by the model's kind) as distinct kinds; throws UsageError (semantic needs a
 // segmentation model).
-std::vector<std::string> resolve_segment_kinds(const std::vector<std::string>& items, bool segmentation);
-// Builds the baseline of --baseline for one input (black, white, zero, blur[:SIGMA], noise[:SEED] or an image).
+std::vector<SegmentKind> resolve_segment_kinds(const std::vector<std::optional<SegmentKind>>& items, bool segmentation);
+// Builds the baseline of --baseline for one input (black, white, zero, blur[:SIGMA], noise or an image).
 void prepare_baseline(ImageContext& ctx, const RunSettings& settings);
-// The attribution methods (everything but activations) on one target, in method_names() order.
-std::vector<MethodOutput> run_target(ImageContext& ctx, const TargetContext& target, const RunSettings& settings,
-                                     const std::vector<std::string>& methods);
+// The attribution methods (everything but activations) on one target, in the method table's order.
+std::vector<MethodOutput> run_target(ImageContext& ctx, const TargetContext& target, const RunSettings& settings);
 // Layer activations (target-independent): one grid per layer.
 MethodOutput run_activations(ImageContext& ctx, const RunSettings& settings);
 

@@ -1,4 +1,4 @@
-// Shared pieces of the explain command's method runners: method names, rendering and writing a map, the
+// Shared pieces of the explain command's method runners: rendering and writing a map, the
 // fidelity metrics, the JSON record.
 #include "apps/explain/cli_output.h"
 
@@ -6,63 +6,26 @@
 #include <cmath>
 #include <filesystem>
 
-#include "apps/common/app_main.h"
 #include "apps/explain/cli_progress.h"
 #include "apps/explain/render/npy.h"
 
 namespace engine::explain::cli {
 
-using apps::UsageError;
-
-namespace {
-
-struct MethodInfo {
-    const char* key;
-    const char* title;
-    const char* file_tag;
-};
-
-const MethodInfo kMethods[] = {
-    {"gradcam", "Grad-CAM", "gradcam"},
-    {"gradcam++", "Grad-CAM++", "gradcampp"},
-    {"hirescam", "HiResCAM", "hirescam"},
-    {"layercam", "LayerCAM", "layercam"},
-    {"activations", "Activations", "activations"},
-    {"saliency", "Saliency", "saliency"},
-    {"gradient", "Gradient", "gradient"},
-    {"ixg", "Input x Gradient", "ixg"},
-    {"ig", "Integrated Gradients", "ig"},
-    {"ablation", "Feature Ablation", "ablation"},
-    {"occlusion", "Occlusion", "occlusion"},
-    {"lime", "LIME", "lime"},
-};
-
-const MethodInfo& info(const std::string& key) {
-    for (const MethodInfo& m : kMethods)
-        if (key == m.key) return m;
-    throw UsageError("unknown method '" + key + "'");
-}
-
-}  // namespace
-
-const char* method_title(const std::string& key) { return info(key).title; }
-const char* method_file_tag(const std::string& key) { return info(key).file_tag; }
-
 std::string fixed4(double v) { return render::format_value(v, 4); }
 
-render::Sign sign_for(const std::string& key, const RunSettings& s) {
-    if (s.sign) return *s.sign;
-    return key == "saliency" ? render::Sign::AbsoluteValue : render::Sign::All;
+render::Sign sign_for(Method method, const RunSettings& s) {
+    if (s.display().sign) return *s.display().sign;
+    return method == Method::Saliency ? render::Sign::AbsoluteValue : render::Sign::All;
 }
 
 std::string out_path(const RunSettings& s, const std::string& file) {
     return (std::filesystem::path(s.out_dir) / file).string();
 }
 
-MethodOutput start_output(const std::string& key, const TargetContext* target) {
+MethodOutput start_output(Method method, const TargetContext* target) {
     MethodOutput out;
-    out.report.name = method_title(key);
-    out.json = {{"method", key}};
+    out.report.name = method_info(method).title;
+    out.json = {{"method", method_info(method).name}};
     if (target) {
         out.report.target = target->label;
         out.json["target"] = {{"class", target->cls}, {"label", target->label}};
@@ -71,12 +34,12 @@ MethodOutput start_output(const std::string& key, const TargetContext* target) {
 }
 
 // Renders a (1, K, H, W) map: heat map, overlay and the raw .npy; adds them to `out`.
-render::NormalizedMap render_map(const ImageContext& ctx, const RunSettings& s, const Tensor& map,
-                                 const std::string& key, const std::string& base, MethodOutput& out) {
+render::NormalizedMap render_map(const ImageContext& ctx, const RunSettings& s, const Tensor& map, Method method,
+                                 const std::string& base, MethodOutput& out) {
     const Tensor host = map.select(0, 0).detach().to(Device::cpu()).contiguous();
-    const render::Sign sign = sign_for(key, s);
-    const render::ColorMap cmap = s.colormap.value_or(render::default_colormap(sign));
-    render::NormalizedMap norm = render::normalize_attr(render::sum_channels(host), sign, s.options->outlier_perc);
+    const render::Sign sign = sign_for(method, s);
+    const render::ColorMap cmap = s.display().colormap.value_or(render::default_colormap(sign));
+    render::NormalizedMap norm = render::normalize_attr(render::sum_channels(host), sign, s.display().outlier_perc);
     const data::Image heat = render::heat_map(norm, cmap);
     const data::Image overlay = render::blended_heat_map(norm, ctx.input->display, cmap, 0.5);
     data::write_png(out_path(s, base + "_map.png"), heat);
@@ -88,7 +51,7 @@ render::NormalizedMap render_map(const ImageContext& ctx, const RunSettings& s, 
     out.json["files"] = {{"map", base + "_map.png"}, {"overlay", base + "_overlay.png"}, {"raw", base + ".npy"}};
     out.json["display"] = {{"sign", render::sign_name(sign)},
                            {"colormap", render::colormap_name(cmap)},
-                           {"outlier_perc", s.options->outlier_perc},
+                           {"outlier_perc", s.display().outlier_perc},
                            {"scale", norm.scale},
                            {"scale_fell_back", norm.fallback}};
     if (!norm.note.empty()) out.report.notes.push_back(norm.note);
@@ -102,10 +65,10 @@ void add_metric(MethodOutput& out, const std::string& name, double value, const 
 }
 
 void add_curves(ImageContext& ctx, const TargetContext& t, const RunSettings& s, const Tensor& map, MethodOutput& out) {
-    if (!s.metrics) return;
+    if (!s.metrics().on) return;
     Ticker ticker("deletion / insertion curves of " + out.report.name);
     CurveOptions o;
-    o.steps = s.options->metric_steps;
+    o.steps = s.metrics().steps;
     o.baseline = ctx.baseline;
     o.kind = CurveKind::Deletion;
     const CurveResult del = attribution_curve(*ctx.model, ctx.x, t.target, map, o);
@@ -120,11 +83,11 @@ void add_curves(ImageContext& ctx, const TargetContext& t, const RunSettings& s,
 }
 
 void add_sanity(ImageContext& ctx, const RunSettings& s, const AttributionFn& fn, MethodOutput& out) {
-    if (!s.metrics || s.options->sanity_layers <= 0) return;
+    if (!s.metrics().on || s.metrics().sanity_layers <= 0) return;
     Ticker ticker("sanity check of " + out.report.name);
     RandomizationOptions r;
-    r.seed = s.options->seed;
-    r.max_layers = s.options->sanity_layers;
+    r.seed = s.methods().seed;
+    r.max_layers = s.metrics().sanity_layers;
     const std::vector<RandomizationStep> steps = model_randomization(*ctx.model, fn, r);
     if (steps.size() < 2) return;
     add_metric(out, "sanity rank corr.", steps.back().mean_spearman,
@@ -147,15 +110,6 @@ void finish_output(MethodOutput& out, double seconds, const nlohmann::json& sett
     out.json["seconds"] = seconds;
     out.json["settings"] = settings;
     out.json["notes"] = out.report.notes;
-}
-
-const std::vector<std::string>& method_names() {
-    static const std::vector<std::string> names = [] {
-        std::vector<std::string> v;
-        for (const MethodInfo& m : kMethods) v.emplace_back(m.key);
-        return v;
-    }();
-    return names;
 }
 
 }  // namespace engine::explain::cli

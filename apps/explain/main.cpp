@@ -1,17 +1,22 @@
 // explain: attribution maps, fidelity metrics and an HTML report for a trained LeNet, VGG, UNet or FCN-32s.
-// This file is its command line: the --help texts, every flag with its check, and main(), which parses and calls
-// run_explain (cli.cpp). The only explain file that includes CLI11 (see apps/common/app_main.h).
+// This file is its command line: the --help texts, every flag with its check, and main(), which parses the flags,
+// turns them into the typed plan (make_plan, cli_plan.h) before anything is loaded, and runs it (run_explain,
+// cli.cpp). The only explain file that includes CLI11 (see apps/common/app_main.h).
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
 #include "apps/common/app_main.h"
 #include "apps/explain/cli.h"
+#include "apps/explain/cli_options.h"
+#include "apps/explain/cli_plan.h"
+#include "apps/explain/cli_text.h"
 #include "apps/explain/render/colormap.h"
 #include "models/model.h"
 
 namespace engine::explain::cli {
+
+namespace {
 
 std::string description() {
     return "Explain the predictions of a trained model (LeNet, VGG, UNet, FCN-32s) with attribution methods, and "
@@ -52,7 +57,8 @@ std::string footer() {
            "value, an unknown class or method).";
 }
 
-void add_flags(CLI::App& app, ExplainOptions& o) {
+// The model, the inputs, what to explain and where the outputs go.
+void add_input_flags(CLI::App& app, ExplainOptions& o) {
     app.add_option(
         "--model", o.model,
         "Model name; must agree with the checkpoint (needed for plain weight files): " + join(models::model_names()));
@@ -71,8 +77,12 @@ void add_flags(CLI::App& app, ExplainOptions& o) {
     app.add_option("--seg-target", o.seg_target,
                    "Segmentation class score: mask (sum over the class's predicted pixels) or whole (every pixel)")
         ->capture_default_str()
-        ->check(CLI::IsMember({"mask", "whole"}));
+        ->check(CLI::IsMember(kSegTargetNames.names()));
     app.add_option("--out", o.out, "Output folder (created)");
+}
+
+// The methods' options.
+void add_method_flags(CLI::App& app, ExplainOptions& o) {
     app.add_option("--ig-steps", o.ig_steps, "Integrated gradients: steps")
         ->capture_default_str()
         ->check(CLI::Range(1, 100000));
@@ -127,6 +137,10 @@ void add_flags(CLI::App& app, ExplainOptions& o) {
         ->check(CLI::NonNegativeNumber);
     app.add_option("--seed", o.seed, "Seed of lime samples, noise baselines and the sanity check")
         ->capture_default_str();
+}
+
+// Display and fidelity metrics.
+void add_display_flags(CLI::App& app, ExplainOptions& o) {
     app.add_option("--outlier-perc", o.outlier_perc,
                    "Display: the share of the largest |values| clipped (Captum's "
                    "cumulative-sum rule)")
@@ -153,6 +167,10 @@ void add_flags(CLI::App& app, ExplainOptions& o) {
     app.add_option("--top-k", o.top_k, "Classes shown per prediction; lime segments shown per sign")
         ->capture_default_str()
         ->check(CLI::Range(int64_t(1), int64_t(100)));
+}
+
+// Device, class names and preprocessing.
+void add_run_flags(CLI::App& app, ExplainOptions& o) {
     app.add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
     app.add_option("--threads", o.threads, "CPU threads for the math (0 = all cores)")->capture_default_str();
     app.add_option("--class-names", o.class_names, "File with one class name per line");
@@ -165,19 +183,29 @@ void add_flags(CLI::App& app, ExplainOptions& o) {
                    "safe: gray->RGB, alpha dropped, colour images read as gray only when their channels are equal; "
                    "luma: also colour->gray; strict: no conversion")
         ->capture_default_str()
-        ->check(CLI::IsMember({"safe", "luma", "strict"}));
-    app.add_option("--pairs", o.pairs,
-                   "Photo | label pair files (Cityscapes image pairs: photo left, colour labels right, twice as wide as "
-                   "high): photo explains the left half, whole the whole file; auto: photo when the checkpoint was "
-                   "trained on cityscapes-pairs and the image is twice as wide as high")
+        ->check(CLI::IsMember(kChannelPolicyNames.names()));
+    app.add_option(
+           "--pairs", o.pairs,
+           "Photo | label pair files (Cityscapes image pairs: photo left, colour labels right, twice as wide as "
+           "high): photo explains the left half, whole the whole file; auto: photo when the checkpoint was "
+           "trained on cityscapes-pairs and the image is twice as wide as high")
         ->capture_default_str()
-        ->check(CLI::IsMember({"auto", "photo", "whole"}));
+        ->check(CLI::IsMember(kPairsModeNames.names()));
     app.add_option("--palette", o.palette, "Segmentation colours: auto (by class count), voc, cityscapes, cityscapes19")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "voc", "cityscapes", "cityscapes19"}));
     app.add_flag("--list-layers", o.list_layers, "Print the model's layer paths and types and exit");
 }
 
+// Adds every flag to `app` with `options` as the destination and defaults, in --help order.
+void add_flags(CLI::App& app, ExplainOptions& options) {
+    add_input_flags(app, options);
+    add_method_flags(app, options);
+    add_display_flags(app, options);
+    add_run_flags(app, options);
+}
+
+}  // namespace
 }  // namespace engine::explain::cli
 
 int main(int argc, char** argv) {
@@ -189,6 +217,6 @@ int main(int argc, char** argv) {
         explain::cli::add_flags(app, options);
         app.footer(explain::cli::footer());
         if (const auto code = apps::parse_command_line(app, argc, argv)) return *code;
-        return explain::cli::run_explain(options);
+        return explain::cli::run_explain(explain::cli::make_plan(options));
     });
 }

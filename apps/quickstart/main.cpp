@@ -87,107 +87,139 @@ double accuracy(LeNet& model, const Tensor& images, const Tensor& labels, int64_
     return static_cast<double>(correct) / static_cast<double>(images.size(0));
 }
 
-int run(int argc, char** argv) {
-    CLI::App app{"Train LeNet on Fashion-MNIST with the engine and report test accuracy."};
+struct Options {
     std::string data_dir = "/usr/share/datasets/fashion-mnist";
     std::string out_dir = "out/quickstart";
     int epochs = 1, batch = 32, threads = 0;
     double lr = 1e-3;
     uint64_t seed = 1;
     int64_t limit = 0;
-    app.add_option("--data", data_dir, "Folder with the four Fashion-MNIST IDX files (.gz or raw)")->capture_default_str();
-    app.add_option("--out", out_dir, "Output folder for the report and the weights")->capture_default_str();
-    app.add_option("--epochs", epochs, "Passes over the training set")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--batch", batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--lr", lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--seed", seed, "Seed for initialisation and shuffling")->capture_default_str();
-    app.add_option("--limit", limit, "Use only the first N training images (0 = all)")->capture_default_str();
-    app.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
-    if (threads > 0) set_num_threads(threads);
+};
 
+void add_flags(CLI::App& app, Options& o) {
+    app.add_option("--data", o.data_dir, "Folder with the four Fashion-MNIST IDX files (.gz or raw)")
+        ->capture_default_str();
+    app.add_option("--out", o.out_dir, "Output folder for the report and the weights")->capture_default_str();
+    app.add_option("--epochs", o.epochs, "Passes over the training set")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--batch", o.batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--lr", o.lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--seed", o.seed, "Seed for initialisation and shuffling")->capture_default_str();
+    app.add_option("--limit", o.limit, "Use only the first N training images (0 = all)")->capture_default_str();
+    app.add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+}
+
+struct FashionMnist {
+    Tensor train_images, train_labels, test_images, test_labels;
+};
+
+// The four IDX files (.gz or raw), the training split cut to --limit.
+FashionMnist load_data(const Options& o) {
     auto file = [&](const char* stem) {
-        const std::string gz = data_dir + "/" + stem + ".gz";
-        return std::filesystem::exists(gz) ? gz : data_dir + "/" + stem;
+        const std::string gz = o.data_dir + "/" + stem + ".gz";
+        return std::filesystem::exists(gz) ? gz : o.data_dir + "/" + stem;
     };
-    Tensor train_images = idx::read_images(file("train-images-idx3-ubyte"));
-    Tensor train_labels = idx::read_labels(file("train-labels-idx1-ubyte"));
-    const Tensor test_images = idx::read_images(file("t10k-images-idx3-ubyte"));
-    const Tensor test_labels = idx::read_labels(file("t10k-labels-idx1-ubyte"));
-    ENGINE_CHECK(train_images.size(0) == train_labels.size(0), "quickstart: ", train_images.size(0),
-                 " training images but ", train_labels.size(0), " labels");
-    ENGINE_CHECK(train_images.size(1) == 28 && train_images.size(2) == 28, "quickstart: expected 28x28 images, got ",
-                 shape_str(train_images.shape()));
-    if (limit > 0 && limit < train_images.size(0)) {
-        train_images = train_images.narrow(0, 0, limit);
-        train_labels = train_labels.narrow(0, 0, limit);
+    FashionMnist d;
+    d.train_images = idx::read_images(file("train-images-idx3-ubyte"));
+    d.train_labels = idx::read_labels(file("train-labels-idx1-ubyte"));
+    d.test_images = idx::read_images(file("t10k-images-idx3-ubyte"));
+    d.test_labels = idx::read_labels(file("t10k-labels-idx1-ubyte"));
+    ENGINE_CHECK(d.train_images.size(0) == d.train_labels.size(0), "quickstart: ", d.train_images.size(0),
+                 " training images but ", d.train_labels.size(0), " labels");
+    ENGINE_CHECK(d.train_images.size(1) == 28 && d.train_images.size(2) == 28,
+                 "quickstart: expected 28x28 images, got ", shape_str(d.train_images.shape()));
+    if (o.limit > 0 && o.limit < d.train_images.size(0)) {
+        d.train_images = d.train_images.narrow(0, 0, o.limit);
+        d.train_labels = d.train_labels.narrow(0, 0, o.limit);
     }
-    const int64_t n_train = train_images.size(0);
+    return d;
+}
+
+// One pass over the training set in `order`, Adam step by step (`step` counts on); returns the mean loss.
+double train_epoch(LeNet& model, const FashionMnist& data, const std::vector<int64_t>& order, const Options& o,
+                   const AdamParams& adam, int64_t& step) {
+    const int64_t n_train = data.train_images.size(0);
+    const Tensor permutation = from_vector<int64_t>(order, {n_train});
+    double loss_sum = 0;
+    int64_t batches = 0;
+    for (int64_t first = 0; first < n_train; first += o.batch) {
+        const int64_t n = std::min<int64_t>(o.batch, n_train - first);
+        const Tensor index = permutation.narrow(0, first, n);
+        const Tensor x = to_input(index_select(data.train_images, 0, index));
+        const Tensor y = index_select(data.train_labels, 0, index);
+        Tensor loss = cross_entropy(model.forward(x), y);
+        const double loss_value = loss.item<double>();
+        ENGINE_CHECK(std::isfinite(loss_value), "quickstart: the loss became ", loss_value, " at step ", step + 1,
+                     "; lower --lr");
+        for (Parameter& p : model.params()) p.value.set_grad(Tensor());
+        loss.backward();
+        ++step;
+        NoGradGuard no_grad;
+        for (Parameter& p : model.params())
+            adam_step(p.value, p.value.grad(), p.exp_avg, p.exp_avg_sq, p.max_exp_avg_sq, step, adam);
+        loss_sum += loss_value;
+        ++batches;
+    }
+    return loss_sum / static_cast<double>(batches);
+}
+
+// OUT/lenet.safetensors and OUT/report.json.
+void write_outputs(const Options& o, LeNet& model, int64_t n_train, const nlohmann::json& history,
+                   double seconds_total) {
+    std::filesystem::create_directories(o.out_dir);
+    std::vector<std::pair<std::string, Tensor>> weights;
+    for (const Parameter& p : model.params()) weights.emplace_back(p.name, p.value);
+    safetensors::save(o.out_dir + "/lenet.safetensors", weights,
+                      {{"model", "lenet"}, {"epochs", std::to_string(o.epochs)}});
+    const nlohmann::json report = {{"model", "lenet"},
+                                   {"data", o.data_dir},
+                                   {"train_images", n_train},
+                                   {"batch", o.batch},
+                                   {"lr", o.lr},
+                                   {"threads", num_threads()},
+                                   {"epochs", history},
+                                   {"train_seconds", seconds_total},
+                                   {"test_accuracy", history.back()["test_accuracy"]}};
+    safetensors::write_file_atomically(o.out_dir + "/report.json", report.dump(2) + "\n");
+    std::printf("wrote %s/report.json and %s/lenet.safetensors\n", o.out_dir.c_str(), o.out_dir.c_str());
+}
+
+int run(int argc, char** argv) {
+    CLI::App app{"Train LeNet on Fashion-MNIST with the engine and report test accuracy."};
+    Options o;
+    add_flags(app, o);
+    CLI11_PARSE(app, argc, argv);
+    if (o.threads > 0) set_num_threads(o.threads);
+    const FashionMnist data = load_data(o);
+    const int64_t n_train = data.train_images.size(0);
     std::printf("Fashion-MNIST: %lld training and %lld test images; LeNet, batch %d, Adam lr %g, %d thread(s)\n",
-                static_cast<long long>(n_train), static_cast<long long>(test_images.size(0)), batch, lr,
+                static_cast<long long>(n_train), static_cast<long long>(data.test_images.size(0)), o.batch, o.lr,
                 num_threads());
 
-    LeNet model(seed);
+    LeNet model(o.seed);
     AdamParams adam;
-    adam.lr = lr;
-    std::mt19937_64 shuffle_rng(seed);
+    adam.lr = o.lr;
+    std::mt19937_64 shuffle_rng(o.seed);
     std::vector<int64_t> order(n_train);
     std::iota(order.begin(), order.end(), 0);
     nlohmann::json history = nlohmann::json::array();
     int64_t step = 0;
     double seconds_total = 0;
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
+    for (int epoch = 1; epoch <= o.epochs; ++epoch) {
         std::shuffle(order.begin(), order.end(), shuffle_rng);
-        const Tensor permutation = from_vector<int64_t>(order, {n_train});
         const auto start = std::chrono::steady_clock::now();
-        double loss_sum = 0;
-        int64_t batches = 0;
-        for (int64_t first = 0; first < n_train; first += batch) {
-            const int64_t n = std::min<int64_t>(batch, n_train - first);
-            const Tensor index = permutation.narrow(0, first, n);
-            const Tensor x = to_input(index_select(train_images, 0, index));
-            const Tensor y = index_select(train_labels, 0, index);
-            Tensor loss = cross_entropy(model.forward(x), y);
-            const double loss_value = loss.item<double>();
-            ENGINE_CHECK(std::isfinite(loss_value), "quickstart: the loss became ", loss_value, " at step ", step + 1,
-                         "; lower --lr");
-            for (Parameter& p : model.params()) p.value.set_grad(Tensor());
-            loss.backward();
-            ++step;
-            NoGradGuard no_grad;
-            for (Parameter& p : model.params())
-                adam_step(p.value, p.value.grad(), p.exp_avg, p.exp_avg_sq, p.max_exp_avg_sq, step, adam);
-            loss_sum += loss_value;
-            ++batches;
-        }
+        const double train_loss = train_epoch(model, data, order, o, adam, step);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         seconds_total += seconds;
-        const double test_acc = accuracy(model, test_images, test_labels, 1000);
-        std::printf("epoch %d/%d: train loss %.4f, test accuracy %.2f%%, %.1f s (%.0f images/s)\n", epoch, epochs,
-                    loss_sum / static_cast<double>(batches), 100.0 * test_acc, seconds,
-                    static_cast<double>(n_train) / seconds);
+        const double test_acc = accuracy(model, data.test_images, data.test_labels, 1000);
+        std::printf("epoch %d/%d: train loss %.4f, test accuracy %.2f%%, %.1f s (%.0f images/s)\n", epoch, o.epochs,
+                    train_loss, 100.0 * test_acc, seconds, static_cast<double>(n_train) / seconds);
         std::fflush(stdout);
-        history.push_back({{"epoch", epoch},
-                           {"train_loss", loss_sum / static_cast<double>(batches)},
-                           {"test_accuracy", test_acc},
-                           {"seconds", seconds}});
+        history.push_back(
+            {{"epoch", epoch}, {"train_loss", train_loss}, {"test_accuracy", test_acc}, {"seconds", seconds}});
     }
-
-    std::filesystem::create_directories(out_dir);
-    std::vector<std::pair<std::string, Tensor>> weights;
-    for (const Parameter& p : model.params()) weights.emplace_back(p.name, p.value);
-    safetensors::save(out_dir + "/lenet.safetensors", weights, {{"model", "lenet"}, {"epochs", std::to_string(epochs)}});
-    const nlohmann::json report = {{"model", "lenet"},
-                                   {"data", data_dir},
-                                   {"train_images", n_train},
-                                   {"batch", batch},
-                                   {"lr", lr},
-                                   {"threads", num_threads()},
-                                   {"epochs", history},
-                                   {"train_seconds", seconds_total},
-                                   {"test_accuracy", history.back()["test_accuracy"]}};
-    safetensors::write_file_atomically(out_dir + "/report.json", report.dump(2) + "\n");
-    std::printf("wrote %s/report.json and %s/lenet.safetensors\n", out_dir.c_str(), out_dir.c_str());
+    write_outputs(o, model, n_train, history, seconds_total);
     return 0;
 }
 

@@ -1,29 +1,24 @@
 // Grad-CAM family and layer activations on forward hooks and a pruned autograd::grad.
 #include "apps/explain/attribution/cam.h"
 
+#include "apps/common/enum_names.h"
 #include "autograd/engine.h"
 
 namespace engine::explain {
 
-const char* cam_method_name(CamMethod method) {
-    switch (method) {
-        case CamMethod::GradCam:
-            return "grad_cam";
-        case CamMethod::GradCamPlusPlus:
-            return "grad_cam_pp";
-        case CamMethod::HiResCam:
-            return "hires_cam";
-        case CamMethod::LayerCam:
-            return "layer_cam";
-    }
-    return "?";
-}
+namespace {
 
-CamMethod parse_cam_method(const std::string& name) {
-    for (CamMethod m : {CamMethod::GradCam, CamMethod::GradCamPlusPlus, CamMethod::HiResCam, CamMethod::LayerCam})
-        if (name == cam_method_name(m)) return m;
-    throw Error("cam: unknown method '" + name + "'; valid: grad_cam, grad_cam_pp, hires_cam, layer_cam");
-}
+constexpr apps::EnumName<CamMethod> kCamMethodRows[] = {{CamMethod::GradCam, "grad_cam"},
+                                                        {CamMethod::GradCamPlusPlus, "grad_cam_pp"},
+                                                        {CamMethod::HiResCam, "hires_cam"},
+                                                        {CamMethod::LayerCam, "layer_cam"}};
+constexpr apps::EnumNames<CamMethod> kCamMethodNames{"CAM method", kCamMethodRows};
+
+}  // namespace
+
+const char* cam_method_name(CamMethod method) { return kCamMethodNames.name(method); }
+
+CamMethod parse_cam_method(const std::string& name) { return kCamMethodNames.parse(name); }
 
 Tensor cam_from(const Tensor& a, const Tensor& g, CamMethod method, bool relu_map) {
     NoGradGuard no_grad;

@@ -1,6 +1,7 @@
 // ModelScope, input checks, layer capture and discovery, map resampling.
 #include "apps/explain/attribution/common.h"
 
+#include "apps/common/enum_names.h"
 #include "layers/conv.h"
 #include "models/model.h"
 
@@ -131,24 +132,17 @@ void LayerCapture::clear() {
 
 // ---------------------------------------------------------------------------------------------- maps
 
-const char* upsample_name(Upsample mode) {
-    switch (mode) {
-        case Upsample::None:
-            return "none";
-        case Upsample::Nearest:
-            return "nearest";
-        case Upsample::Bilinear:
-            return "bilinear";
-    }
-    return "?";
-}
+namespace {
 
-Upsample parse_upsample(const std::string& name) {
-    if (name == "none") return Upsample::None;
-    if (name == "nearest") return Upsample::Nearest;
-    if (name == "bilinear") return Upsample::Bilinear;
-    throw Error("upsample: unknown mode '" + name + "'; valid: none, nearest, bilinear");
-}
+constexpr apps::EnumName<Upsample> kUpsampleRows[] = {
+    {Upsample::None, "none"}, {Upsample::Nearest, "nearest"}, {Upsample::Bilinear, "bilinear"}};
+constexpr apps::EnumNames<Upsample> kUpsampleNames{"upsampling mode", kUpsampleRows};
+
+}  // namespace
+
+const char* upsample_name(Upsample mode) { return kUpsampleNames.name(mode); }
+
+Upsample parse_upsample(const std::string& name) { return kUpsampleNames.parse(name); }
 
 Tensor upsample_map(const Tensor& map, int64_t out_h, int64_t out_w, Upsample mode) {
     if (mode == Upsample::None || (map.size(2) == out_h && map.size(3) == out_w)) return map;

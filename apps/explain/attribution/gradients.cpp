@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "apps/common/enum_names.h"
 #include "apps/explain/attribution/host.h"
 #include "autograd/engine.h"
 
@@ -122,29 +123,21 @@ Explanation input_x_gradient(nn::Module& model, const Tensor& x, const Target& t
 
 // ---------------------------------------------------------------------------------------------- IG
 
-const char* ig_method_name(IgMethod method) {
-    switch (method) {
-        case IgMethod::RiemannLeft:
-            return "riemann_left";
-        case IgMethod::RiemannRight:
-            return "riemann_right";
-        case IgMethod::RiemannMiddle:
-            return "riemann_middle";
-        case IgMethod::RiemannTrapezoid:
-            return "riemann_trapezoid";
-        case IgMethod::GaussLegendre:
-            return "gausslegendre";
-    }
-    return "?";
-}
+namespace {
 
-IgMethod parse_ig_method(const std::string& name) {
-    for (IgMethod m : {IgMethod::RiemannLeft, IgMethod::RiemannRight, IgMethod::RiemannMiddle,
-                       IgMethod::RiemannTrapezoid, IgMethod::GaussLegendre})
-        if (name == ig_method_name(m)) return m;
-    throw Error("integrated_gradients: unknown method '" + name +
-                "'; valid: riemann_left, riemann_right, riemann_middle, riemann_trapezoid, gausslegendre");
-}
+// Captum's names.
+constexpr apps::EnumName<IgMethod> kIgMethodRows[] = {{IgMethod::RiemannLeft, "riemann_left"},
+                                                      {IgMethod::RiemannRight, "riemann_right"},
+                                                      {IgMethod::RiemannMiddle, "riemann_middle"},
+                                                      {IgMethod::RiemannTrapezoid, "riemann_trapezoid"},
+                                                      {IgMethod::GaussLegendre, "gausslegendre"}};
+constexpr apps::EnumNames<IgMethod> kIgMethodNames{"integrated-gradients method", kIgMethodRows};
+
+}  // namespace
+
+const char* ig_method_name(IgMethod method) { return kIgMethodNames.name(method); }
+
+IgMethod parse_ig_method(const std::string& name) { return kIgMethodNames.parse(name); }
 
 std::pair<std::vector<double>, std::vector<double>> ig_steps_and_alphas(IgMethod method, int64_t n) {
     if (method == IgMethod::GaussLegendre) {
@@ -181,6 +174,61 @@ std::pair<std::vector<double>, std::vector<double>> ig_steps_and_alphas(IgMethod
     return {steps, alphas};
 }
 
+namespace {
+
+// One target round: the weighted gradients along the path from the baseline to the input, summed chunk by
+// chunk (internal_batch_size inputs per forward), times (x - x') when multiply_by_inputs. `forwards` counts.
+Tensor integrate_round(nn::Module& model, const ResolvedTarget::Round& round, const Tensor& input,
+                       const Tensor& baseline, const std::vector<double>& step_sizes, const std::vector<double>& alphas,
+                       const IgOptions& options, int64_t& forwards) {
+    const int64_t per_image = input.numel() / input.size(0);
+    const int64_t n_steps = options.n_steps;
+    const DType dtype = input.dtype();
+    const Device device = input.device();
+    Tensor xr = input, br = baseline;
+    const int64_t n = static_cast<int64_t>(round.images.size());
+    if (!round.covers_all_images || !round.weights.is_same(round.full_weights)) {
+        NoGradGuard no_grad;
+        const Tensor idx = from_vector<int64_t>(round.images, {n}, device);
+        xr = index_select(input, 0, idx);
+        br = index_select(baseline, 0, idx);
+    }
+    int64_t batch = options.internal_batch_size;
+    if (batch == 0) batch = std::max<int64_t>(n, (int64_t{1} << 21) / std::max<int64_t>(1, per_image));
+    const int64_t chunk_steps = std::max<int64_t>(1, batch / n);
+    const Tensor diff = sub(xr, br);
+    Tensor total;
+    for (int64_t first = 0; first < n_steps; first += chunk_steps) {
+        const int64_t s = std::min(chunk_steps, n_steps - first);
+        Shape col{s, 1, 1, 1, 1};
+        const Tensor a =
+            host_tensor(std::vector<double>(alphas.begin() + first, alphas.begin() + first + s), col, dtype, device);
+        const Tensor w = host_tensor(std::vector<double>(step_sizes.begin() + first, step_sizes.begin() + first + s),
+                                     col, dtype, device);
+        Tensor scaled;
+        {
+            NoGradGuard no_grad;
+            scaled =
+                add(br.unsqueeze(0), mul(a, diff.unsqueeze(0))).reshape({s * n, xr.size(1), xr.size(2), xr.size(3)});
+        }
+        scaled.requires_grad_(true);
+        Tensor out;
+        {
+            EnableGradGuard grad_on;
+            out = model(scaled);
+        }
+        const Tensor g = autograd::grad({out}, {scaled}, {ResolvedTarget::seed(round.weights, s)})[0];
+        ++forwards;
+        NoGradGuard no_grad;
+        const Tensor part = sum(mul(g.reshape({s, n, xr.size(1), xr.size(2), xr.size(3)}), w), {0});
+        total = total.defined() ? add(total, part) : part;
+    }
+    NoGradGuard no_grad;
+    return options.multiply_by_inputs ? mul(total, diff) : total;
+}
+
+}  // namespace
+
 IgResult integrated_gradients(nn::Module& model, const Tensor& x, const Target& target, const IgOptions& options) {
     Stopwatch clock;
     check_input(model, x, "integrated_gradients");
@@ -197,54 +245,10 @@ IgResult integrated_gradients(nn::Module& model, const Tensor& x, const Target& 
     result.baseline = make_baseline(options.baseline, input);
     const Tensor baseline_output = forward_no_grad(model, result.baseline);
     result.forwards = 2;
-    const int64_t per_image = input.numel() / input.size(0);
-    const int64_t n_steps = options.n_steps;
-    const DType dtype = input.dtype();
-    const Device device = input.device();
-
     std::vector<Tensor> round_attr;
-    for (const ResolvedTarget::Round& round : resolved.rounds()) {
-        Tensor xr = input, br = result.baseline;
-        const int64_t n = static_cast<int64_t>(round.images.size());
-        if (!round.covers_all_images || !round.weights.is_same(round.full_weights)) {
-            NoGradGuard no_grad;
-            const Tensor idx = from_vector<int64_t>(round.images, {n}, device);
-            xr = index_select(input, 0, idx);
-            br = index_select(result.baseline, 0, idx);
-        }
-        int64_t batch = options.internal_batch_size;
-        if (batch == 0) batch = std::max<int64_t>(n, (int64_t{1} << 21) / std::max<int64_t>(1, per_image));
-        const int64_t chunk_steps = std::max<int64_t>(1, batch / n);
-        const Tensor diff = sub(xr, br);
-        Tensor total;
-        for (int64_t first = 0; first < n_steps; first += chunk_steps) {
-            const int64_t s = std::min(chunk_steps, n_steps - first);
-            Shape col{s, 1, 1, 1, 1};
-            const Tensor a = host_tensor(std::vector<double>(alphas.begin() + first, alphas.begin() + first + s), col,
-                                         dtype, device);
-            const Tensor w = host_tensor(
-                std::vector<double>(step_sizes.begin() + first, step_sizes.begin() + first + s), col, dtype, device);
-            Tensor scaled;
-            {
-                NoGradGuard no_grad;
-                scaled = add(br.unsqueeze(0), mul(a, diff.unsqueeze(0)))
-                             .reshape({s * n, xr.size(1), xr.size(2), xr.size(3)});
-            }
-            scaled.requires_grad_(true);
-            Tensor out;
-            {
-                EnableGradGuard grad_on;
-                out = model(scaled);
-            }
-            const Tensor g = autograd::grad({out}, {scaled}, {ResolvedTarget::seed(round.weights, s)})[0];
-            ++result.forwards;
-            NoGradGuard no_grad;
-            const Tensor part = sum(mul(g.reshape({s, n, xr.size(1), xr.size(2), xr.size(3)}), w), {0});
-            total = total.defined() ? add(total, part) : part;
-        }
-        NoGradGuard no_grad;
-        round_attr.push_back(options.multiply_by_inputs ? mul(total, diff) : total);
-    }
+    for (const ResolvedTarget::Round& round : resolved.rounds())
+        round_attr.push_back(
+            integrate_round(model, round, input, result.baseline, step_sizes, alphas, options, result.forwards));
     NoGradGuard no_grad;
     result.map = resolved.gather_jobs(round_attr, false);
     result.jobs = resolved.jobs();
@@ -256,7 +260,7 @@ IgResult integrated_gradients(nn::Module& model, const Tensor& x, const Target& 
         result.gap.push_back(result.attribution_sums[j] - (result.scores[j] - result.baseline_scores[j]));
     result.settings = {{"target", target.str()},
                        {"baseline", options.baseline.str()},
-                       {"n_steps", n_steps},
+                       {"n_steps", options.n_steps},
                        {"method", ig_method_name(options.method)},
                        {"internal_batch_size", options.internal_batch_size},
                        {"multiply_by_inputs", options.multiply_by_inputs}};

@@ -123,6 +123,116 @@ std::string Target::str() const {
     return s;
 }
 
+struct Target::SegmentationOutput {
+    explicit SegmentationOutput(const Tensor& out)
+        : n(out.size(0)),
+          num_classes(out.size(1)),
+          h(out.size(2)),
+          w(out.size(3)),
+          dtype(out.dtype()),
+          device(out.device()),
+          pred(argmax(out, 1)) {
+        const Tensor class_ids = arange(0, static_cast<double>(num_classes), 1.0, DType::Int64, device);
+        onehot = eq(pred.unsqueeze(1), class_ids.view({1, num_classes, 1, 1})).to(dtype);  // (N, C, H, W)
+        counts = sum(onehot, {2, 3}).to_vector<int64_t>();                                 // (N, C)
+    }
+    int64_t count(int64_t i, int64_t c) const { return counts[i * num_classes + c]; }
+    Tensor class_plane(int64_t c) const {  // (C, 1, 1) one-hot
+        std::vector<double> v(num_classes, 0.0);
+        v[c] = 1.0;
+        return host_tensor(v, {num_classes, 1, 1}, dtype, device);
+    }
+
+    int64_t n, num_classes, h, w;
+    DType dtype;
+    Device device;
+    Tensor pred;    // (N, H, W) argmax
+    Tensor onehot;  // (N, C, H, W) of pred
+    std::vector<int64_t> counts;
+};
+
+void Target::classifier_jobs(const Tensor& out, Jobs& jobs, Weights& weights) const {
+    const int64_t n = out.size(0), num_classes = out.size(1);
+    ENGINE_CHECK(kind_ != Kind::Pixel && kind_ != Kind::Region, "target: a ", str(),
+                 " target needs a segmentation output (N, C, H, W); this model outputs ", shape_str(out.shape()));
+    std::vector<int64_t> chosen;
+    if (kind_ == Kind::Predicted) chosen = argmax(out, 1).to_vector<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+        std::vector<int64_t> cs;
+        if (kind_ == Kind::AllPresent) {
+            for (int64_t c = 0; c < num_classes; ++c) cs.push_back(c);
+        } else {
+            cs.push_back(kind_ == Kind::Predicted ? chosen[i] : class_of(i));
+        }
+        for (int64_t c : cs) {
+            jobs.push_back({i, c, 0, "class " + std::to_string(c)});
+            std::vector<double> w(num_classes, 0.0);
+            w[c] = 1.0;
+            weights.push_back(host_tensor(w, {num_classes}, out.dtype(), out.device()));
+        }
+    }
+}
+
+void Target::class_jobs(const SegmentationOutput& s, Jobs& jobs, Weights& weights) const {
+    const bool whole = mask_mode_ == MaskMode::WholeImage;
+    auto class_weights = [&](int64_t i, int64_t c) {
+        if (whole) return s.class_plane(c).expand({s.num_classes, s.h, s.w}).contiguous();
+        return mul(s.onehot.select(0, i), s.class_plane(c));
+    };
+    auto class_label = [&](int64_t c, int64_t px) {
+        return "class " + std::to_string(c) +
+               (whole ? " over the whole image" : " on its predicted mask (" + std::to_string(px) + " px)");
+    };
+    for (int64_t i = 0; i < s.n; ++i) {
+        std::vector<int64_t> cs;
+        if (kind_ == Kind::Classes) {
+            cs.push_back(class_of(i));
+        } else if (kind_ == Kind::Predicted) {
+            int64_t best = 0;
+            for (int64_t c = 1; c < s.num_classes; ++c)
+                if (s.count(i, c) > s.count(i, best)) best = c;
+            cs.push_back(best);
+        } else {
+            for (int64_t c = 0; c < s.num_classes; ++c)
+                if (s.count(i, c) > 0) cs.push_back(c);
+        }
+        for (int64_t c : cs) {
+            const int64_t px = whole ? s.h * s.w : s.count(i, c);
+            jobs.push_back({i, c, px, class_label(c, px)});
+            weights.push_back(class_weights(i, c));
+        }
+    }
+}
+
+void Target::pixel_jobs(const SegmentationOutput& s, Jobs& jobs, Weights& weights) const {
+    const int64_t h = s.h, w = s.w;
+    ENGINE_CHECK(y_ >= 0 && y_ < h && x_ >= 0 && x_ < w, "target: pixel (", y_, ", ", x_,
+                 ") is outside the output of size ", h, "x", w);
+    const std::vector<int64_t> at = s.pred.select(1, y_).select(1, x_).to_vector<int64_t>();
+    for (int64_t i = 0; i < s.n; ++i) {
+        const int64_t c = classes_.empty() ? at[i] : class_of(i);
+        std::vector<double> v(static_cast<size_t>(s.num_classes * h * w), 0.0);
+        v[static_cast<size_t>((c * h + y_) * w + x_)] = 1.0;
+        jobs.push_back(
+            {i, c, 1, "pixel (" + std::to_string(y_) + ", " + std::to_string(x_) + ") class " + std::to_string(c)});
+        weights.push_back(host_tensor(v, {s.num_classes, h, w}, s.dtype, s.device));
+    }
+}
+
+void Target::region_jobs(const SegmentationOutput& s, Jobs& jobs, Weights& weights) const {
+    const Shape shape{s.n, s.num_classes, s.h, s.w};
+    const Tensor m = region_weights(region_, shape, s.dtype, s.device);  // (N, 1, H, W)
+    const std::vector<int64_t> inside = sum(ne(m, 0.0).to(DType::Int64), {1, 2, 3}).to_vector<int64_t>();
+    for (int64_t i = 0; i < s.n; ++i) {
+        const int64_t c = classes_.empty() ? -1 : class_of(i);
+        Tensor wi = c >= 0 ? mul(s.class_plane(c), m.select(0, i)) : mul(s.onehot.select(0, i), m.select(0, i));
+        jobs.push_back({i, c, inside[i],
+                        "region (" + std::to_string(inside[i]) + " px) " +
+                            (c >= 0 ? "class " + std::to_string(c) : std::string("predicted classes"))});
+        weights.push_back(wi.contiguous());
+    }
+}
+
 ResolvedTarget Target::resolve(const Tensor& clean_output) const {
     NoGradGuard no_grad;
     ENGINE_CHECK(clean_output.defined() && (clean_output.dim() == 2 || clean_output.dim() == 4) &&
@@ -133,111 +243,23 @@ ResolvedTarget Target::resolve(const Tensor& clean_output) const {
     const Tensor out = clean_output.detach();
     const Shape shape = out.shape();
     const int64_t n = shape[0], num_classes = shape[1];
-    const DType dtype = out.dtype();
-    const Device device = out.device();
     ENGINE_CHECK(classes_.size() == 1 || classes_.empty() || static_cast<int64_t>(classes_.size()) == n,
                  "target: ", classes_.size(), " classes given for a batch of ", n, " images (give 1 or ", n, ")");
     for (int64_t c : classes_) check_class(c, num_classes);
-    auto class_of = [&](int64_t image) { return classes_.size() == 1 ? classes_[0] : classes_[image]; };
 
-    std::vector<TargetJob> jobs;
-    std::vector<Tensor> weights;  // per job, per-image output shape
-    if (out.dim() == 2) {
-        ENGINE_CHECK(kind_ != Kind::Pixel && kind_ != Kind::Region, "target: a ", str(),
-                     " target needs a segmentation output (N, C, H, W); this model outputs ", shape_str(shape));
-        std::vector<int64_t> chosen;
-        if (kind_ == Kind::Predicted) chosen = argmax(out, 1).to_vector<int64_t>();
-        for (int64_t i = 0; i < n; ++i) {
-            std::vector<int64_t> cs;
-            if (kind_ == Kind::AllPresent) {
-                for (int64_t c = 0; c < num_classes; ++c) cs.push_back(c);
-            } else {
-                cs.push_back(kind_ == Kind::Predicted ? chosen[i] : class_of(i));
-            }
-            for (int64_t c : cs) {
-                jobs.push_back({i, c, 0, "class " + std::to_string(c)});
-                std::vector<double> w(num_classes, 0.0);
-                w[c] = 1.0;
-                weights.push_back(host_tensor(w, {num_classes}, dtype, device));
-            }
-        }
+    Jobs jobs;
+    Weights weights;
+    if (out.dim() == 2) {  // a classifier: one-hot weights, never averaged
+        classifier_jobs(out, jobs, weights);
         return ResolvedTarget(shape, std::move(jobs), std::move(weights));
     }
-
-    const int64_t h = shape[2], w = shape[3];
-    const Tensor pred = argmax(out, 1);  // (N, H, W)
-    const Tensor class_ids = arange(0, static_cast<double>(num_classes), 1.0, DType::Int64, device);
-    const Tensor onehot = eq(pred.unsqueeze(1), class_ids.view({1, num_classes, 1, 1})).to(dtype);  // (N,C,H,W)
-    const std::vector<int64_t> counts = sum(onehot, {2, 3}).to_vector<int64_t>();                   // (N, C)
-    auto count = [&](int64_t i, int64_t c) { return counts[i * num_classes + c]; };
-    auto class_plane = [&](int64_t c) {  // (C, 1, 1) one-hot
-        std::vector<double> v(num_classes, 0.0);
-        v[c] = 1.0;
-        return host_tensor(v, {num_classes, 1, 1}, dtype, device);
-    };
-    auto class_weights = [&](int64_t i, int64_t c) {
-        if (mask_mode_ == MaskMode::WholeImage) return class_plane(c).expand({num_classes, h, w}).contiguous();
-        return mul(onehot.select(0, i), class_plane(c));
-    };
-    const bool whole = mask_mode_ == MaskMode::WholeImage;
-    auto class_label = [&](int64_t c, int64_t px) {
-        return "class " + std::to_string(c) +
-               (whole ? " over the whole image" : " on its predicted mask (" + std::to_string(px) + " px)");
-    };
-
-    switch (kind_) {
-        case Kind::Classes:
-        case Kind::Predicted:
-        case Kind::AllPresent:
-            for (int64_t i = 0; i < n; ++i) {
-                std::vector<int64_t> cs;
-                if (kind_ == Kind::Classes) {
-                    cs.push_back(class_of(i));
-                } else if (kind_ == Kind::Predicted) {
-                    int64_t best = 0;
-                    for (int64_t c = 1; c < num_classes; ++c)
-                        if (count(i, c) > count(i, best)) best = c;
-                    cs.push_back(best);
-                } else {
-                    for (int64_t c = 0; c < num_classes; ++c)
-                        if (count(i, c) > 0) cs.push_back(c);
-                }
-                for (int64_t c : cs) {
-                    const int64_t px = whole ? h * w : count(i, c);
-                    jobs.push_back({i, c, px, class_label(c, px)});
-                    weights.push_back(class_weights(i, c));
-                }
-            }
-            break;
-        case Kind::Pixel: {
-            ENGINE_CHECK(y_ >= 0 && y_ < h && x_ >= 0 && x_ < w, "target: pixel (", y_, ", ", x_,
-                         ") is outside the output of size ", h, "x", w);
-            const std::vector<int64_t> at = pred.select(1, y_).select(1, x_).to_vector<int64_t>();
-            for (int64_t i = 0; i < n; ++i) {
-                const int64_t c = classes_.empty() ? at[i] : class_of(i);
-                std::vector<double> v(static_cast<size_t>(num_classes * h * w), 0.0);
-                v[static_cast<size_t>((c * h + y_) * w + x_)] = 1.0;
-                jobs.push_back(
-                    {i, c, 1,
-                     "pixel (" + std::to_string(y_) + ", " + std::to_string(x_) + ") class " + std::to_string(c)});
-                weights.push_back(host_tensor(v, {num_classes, h, w}, dtype, device));
-            }
-            break;
-        }
-        case Kind::Region: {
-            const Tensor m = region_weights(region_, shape, dtype, device);  // (N, 1, H, W)
-            const std::vector<int64_t> inside = sum(ne(m, 0.0).to(DType::Int64), {1, 2, 3}).to_vector<int64_t>();
-            for (int64_t i = 0; i < n; ++i) {
-                const int64_t c = classes_.empty() ? -1 : class_of(i);
-                Tensor wi = c >= 0 ? mul(class_plane(c), m.select(0, i)) : mul(onehot.select(0, i), m.select(0, i));
-                jobs.push_back({i, c, inside[i],
-                                "region (" + std::to_string(inside[i]) + " px) " +
-                                    (c >= 0 ? "class " + std::to_string(c) : std::string("predicted classes"))});
-                weights.push_back(wi.contiguous());
-            }
-            break;
-        }
-    }
+    const SegmentationOutput s(out);
+    if (kind_ == Kind::Pixel)
+        pixel_jobs(s, jobs, weights);
+    else if (kind_ == Kind::Region)
+        region_jobs(s, jobs, weights);
+    else
+        class_jobs(s, jobs, weights);
     if (mean_) {
         for (Tensor& wt : weights) {
             const double total = sum(wt).item<double>();

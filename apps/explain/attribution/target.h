@@ -74,6 +74,16 @@ public:
     ResolvedTarget resolve(const Tensor& clean_output) const;
 
 private:
+    struct SegmentationOutput;  // the clean prediction of a segmentation output (target.cpp)
+    using Jobs = std::vector<TargetJob>;
+    using Weights = std::vector<Tensor>;  // per job, the per-image output shape
+    int64_t class_of(int64_t image) const { return classes_.size() == 1 ? classes_[0] : classes_[image]; }
+    // resolve() per kind of output and target.
+    void classifier_jobs(const Tensor& out, Jobs& jobs, Weights& weights) const;
+    void class_jobs(const SegmentationOutput& s, Jobs& jobs, Weights& weights) const;  // Classes, Predicted, AllPresent
+    void pixel_jobs(const SegmentationOutput& s, Jobs& jobs, Weights& weights) const;
+    void region_jobs(const SegmentationOutput& s, Jobs& jobs, Weights& weights) const;
+
     Kind kind_ = Kind::Predicted;
     std::vector<int64_t> classes_;
     int64_t y_ = 0, x_ = 0;

@@ -2,61 +2,56 @@
 #include "apps/explain/render/colormap.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 
+#include "apps/common/enum_names.h"
 #include "runtime/error.h"
 
 namespace engine::explain::render {
 
 namespace {
 
-struct Entry {
-    ColorMap map;
-    const char* name;
-    const uint8_t (*table)[3];
-};
+constexpr apps::EnumName<ColorMap> kColorMapRows[] = {
+    {ColorMap::Jet, "jet"},         {ColorMap::Bwr, "bwr"},       {ColorMap::Inferno, "inferno"},
+    {ColorMap::Viridis, "viridis"}, {ColorMap::Greens, "greens"}, {ColorMap::Reds, "reds"},
+    {ColorMap::Blues, "blues"},     {ColorMap::RdWhGn, "rdwhgn"}, {ColorMap::Gray, "gray"}};
+constexpr apps::EnumNames<ColorMap> kColorMapNames{"colour map", kColorMapRows, apps::NameCase::Insensitive};
 
-const Entry kEntries[] = {
-    {ColorMap::Jet, "jet", detail::kJetTable},
-    {ColorMap::Bwr, "bwr", detail::kBwrTable},
-    {ColorMap::Inferno, "inferno", detail::kInfernoTable},
-    {ColorMap::Viridis, "viridis", detail::kViridisTable},
-    {ColorMap::Greens, "greens", detail::kGreensTable},
-    {ColorMap::Reds, "reds", detail::kRedsTable},
-    {ColorMap::Blues, "blues", detail::kBluesTable},
-    {ColorMap::RdWhGn, "rdwhgn", detail::kRdwhgnTable},
-    {ColorMap::Gray, "gray", detail::kGrayTable},
-};
-
-const Entry& entry(ColorMap map) {
-    for (const Entry& e : kEntries)
-        if (e.map == map) return e;
+// matplotlib's 256-entry tables.
+const uint8_t (*table_of(ColorMap map))[3] {
+    switch (map) {
+        case ColorMap::Jet:
+            return detail::kJetTable;
+        case ColorMap::Bwr:
+            return detail::kBwrTable;
+        case ColorMap::Inferno:
+            return detail::kInfernoTable;
+        case ColorMap::Viridis:
+            return detail::kViridisTable;
+        case ColorMap::Greens:
+            return detail::kGreensTable;
+        case ColorMap::Reds:
+            return detail::kRedsTable;
+        case ColorMap::Blues:
+            return detail::kBluesTable;
+        case ColorMap::RdWhGn:
+            return detail::kRdwhgnTable;
+        case ColorMap::Gray:
+            return detail::kGrayTable;
+    }
     throw Error("colormap: unknown colour map");
 }
 
 }  // namespace
 
-const char* colormap_name(ColorMap map) { return entry(map).name; }
+const char* colormap_name(ColorMap map) { return kColorMapNames.name(map); }
 
 const std::vector<std::string>& colormap_names() {
-    static const std::vector<std::string> names = [] {
-        std::vector<std::string> out;
-        for (const Entry& e : kEntries) out.emplace_back(e.name);
-        return out;
-    }();
+    static const std::vector<std::string> names = kColorMapNames.names();
     return names;
 }
 
-ColorMap parse_colormap(const std::string& name) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    for (const Entry& e : kEntries)
-        if (lower == e.name) return e.map;
-    std::string valid;
-    for (const std::string& n : colormap_names()) valid += (valid.empty() ? "" : ", ") + n;
-    throw Error("unknown colour map '" + name + "' (valid: " + valid + ")");
-}
+ColorMap parse_colormap(const std::string& name) { return kColorMapNames.parse(name); }
 
 data::Rgb colormap_color(ColorMap map, double t) {
     if (std::isnan(t)) return {0, 0, 0};
@@ -66,7 +61,7 @@ data::Rgb colormap_color(ColorMap map, double t) {
         index = 255;
     else if (t > 0.0)
         index = std::min<int64_t>(255, static_cast<int64_t>(t * 256.0));
-    const uint8_t* c = entry(map).table[index];
+    const uint8_t* c = table_of(map)[index];
     return {c[0], c[1], c[2]};
 }
 

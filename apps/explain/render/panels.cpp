@@ -5,12 +5,18 @@
 #include <cmath>
 #include <map>
 
+#include "apps/common/enum_names.h"
 #include "models/data/palette.h"
 #include "runtime/error.h"
 
 namespace engine::explain::render {
 
 namespace {
+
+constexpr apps::EnumName<Palette> kPaletteRows[] = {{Palette::Voc, "voc"},
+                                                    {Palette::CityscapesCategories, "cityscapes"},
+                                                    {Palette::CityscapesTrainIds, "cityscapes19"}};
+constexpr apps::EnumNames<Palette> kPaletteNames{"palette", kPaletteRows};
 
 const data::Rgb kWhite{255, 255, 255}, kText{40, 40, 40};
 
@@ -35,28 +41,16 @@ const std::vector<std::string>& voc_names() {
 
 // ---------------------------------------------------------------- segmentation maps
 
-const char* palette_name(Palette palette) {
-    switch (palette) {
-        case Palette::Voc:
-            return "voc";
-        case Palette::CityscapesCategories:
-            return "cityscapes";
-        case Palette::CityscapesTrainIds:
-            return "cityscapes19";
-    }
-    return "?";
+const char* palette_name(Palette palette) { return kPaletteNames.name(palette); }
+
+Palette default_palette(int64_t num_classes) {
+    if (num_classes == 8) return Palette::CityscapesCategories;
+    if (num_classes == 19) return Palette::CityscapesTrainIds;
+    return Palette::Voc;
 }
 
 Palette parse_palette(const std::string& name, int64_t num_classes) {
-    if (name == "voc") return Palette::Voc;
-    if (name == "cityscapes") return Palette::CityscapesCategories;
-    if (name == "cityscapes19") return Palette::CityscapesTrainIds;
-    if (name == "auto") {
-        if (num_classes == 8) return Palette::CityscapesCategories;
-        if (num_classes == 19) return Palette::CityscapesTrainIds;
-        return Palette::Voc;
-    }
-    throw Error("unknown palette '" + name + "' (valid: auto, voc, cityscapes, cityscapes19)");
+    return name == "auto" ? default_palette(num_classes) : kPaletteNames.parse(name);
 }
 
 std::vector<data::Rgb> palette_colors(Palette palette, int64_t num_classes) {

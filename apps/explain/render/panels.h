@@ -23,8 +23,9 @@ enum class Palette {
     CityscapesTrainIds,    // the 19 Cityscapes training classes (road .. bicycle)
 };
 const char* palette_name(Palette palette);  // "voc", "cityscapes", "cityscapes19"
-// "voc" | "cityscapes" (categories) | "cityscapes19" (train ids); "auto" picks by the class count: 8 ->
-// Cityscapes categories, 19 -> Cityscapes train ids, anything else -> VOC.
+// By the class count: 8 -> Cityscapes categories, 19 -> Cityscapes train ids, anything else -> VOC.
+Palette default_palette(int64_t num_classes);
+// "voc" | "cityscapes" (categories) | "cityscapes19" (train ids), or "auto": default_palette(num_classes).
 Palette parse_palette(const std::string& name, int64_t num_classes);
 // num_classes colours (VOC's palette extends to 256 classes; the Cityscapes ones repeat VOC's beyond theirs).
 std::vector<data::Rgb> palette_colors(Palette palette, int64_t num_classes);

@@ -101,7 +101,7 @@ std::vector<int64_t> enforce_connectivity(const std::vector<int32_t>& labels, in
     return out;
 }
 
-Tensor slic_lab(const std::vector<float>& lab, int64_t h, int64_t w, const SlicOptions& o) {
+void check_options(int64_t h, int64_t w, const SlicOptions& o) {
     ENGINE_CHECK(h > 0 && w > 0, "slic: empty image");
     ENGINE_CHECK(o.n_segments >= 1, "slic: n_segments must be >= 1, got ", o.n_segments);
     ENGINE_CHECK(o.compactness > 0 && std::isfinite(o.compactness), "slic: compactness must be > 0, got ",
@@ -110,99 +110,104 @@ Tensor slic_lab(const std::vector<float>& lab, int64_t h, int64_t w, const SlicO
     ENGINE_CHECK(o.min_size_factor >= 0 && o.max_size_factor > o.min_size_factor,
                  "slic: need 0 <= min_size_factor < max_size_factor, got ", o.min_size_factor, " and ",
                  o.max_size_factor);
-    const int64_t n = h * w;
-    // Planes of Lab / compactness (skimage scales the image by 1 / compactness).
-    const float ratio = static_cast<float>(1.0 / o.compactness);
-    std::vector<float> L(static_cast<size_t>(n)), A(static_cast<size_t>(n)), B(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-        L[static_cast<size_t>(i)] = lab[static_cast<size_t>(3 * i)] * ratio;
-        A[static_cast<size_t>(i)] = lab[static_cast<size_t>(3 * i + 1)] * ratio;
-        B[static_cast<size_t>(i)] = lab[static_cast<size_t>(3 * i + 2)] * ratio;
-    }
-    // The image as skimage sees it: (1, H, W).
-    const auto grid = regular_grid({1, h, w}, o.n_segments);
-    std::vector<Centre> centres;
-    for (int64_t y = grid[1].first; y < h; y += grid[1].second)
-        for (int64_t x = grid[2].first; x < w; x += grid[2].second) centres.push_back({double(y), double(x)});
-    const double step = static_cast<double>(std::max({grid[0].second, grid[1].second, grid[2].second}));
-    const float spatial_weight = static_cast<float>(1.0 / (step * step));
-    const auto k_count = static_cast<int64_t>(centres.size());
+}
 
-    std::vector<int32_t> nearest(static_cast<size_t>(n), -1), previous;
-    std::vector<float> distance(static_cast<size_t>(n));
-    for (int64_t iter = 0; iter < o.max_iter; ++iter) {
-        std::fill(distance.begin(), distance.end(), FLT_MAX);
-        previous = nearest;
-        // Each centre's window, and per row the centres whose window covers it (ascending, so that every pixel
-        // sees the centres in the same order as skimage's loop over centres): rows are then independent.
-        std::vector<Window> windows(static_cast<size_t>(k_count));
-        std::vector<std::vector<int32_t>> by_row(static_cast<size_t>(h));
-        for (int64_t k = 0; k < k_count; ++k) {
-            const Centre& c = centres[static_cast<size_t>(k)];
-            if (!c.alive) continue;
-            Window& win = windows[static_cast<size_t>(k)];
-            win.y0 = static_cast<int64_t>(std::max(c.y - 2 * step, 0.0));
-            win.y1 = static_cast<int64_t>(std::min(c.y + 2 * step + 1, static_cast<double>(h)));
-            win.x0 = static_cast<int64_t>(std::max(c.x - 2 * step, 0.0));
-            win.x1 = static_cast<int64_t>(std::min(c.x + 2 * step + 1, static_cast<double>(w)));
-            for (int64_t y = win.y0; y < win.y1; ++y) by_row[static_cast<size_t>(y)].push_back(static_cast<int32_t>(k));
-        }
-        parallel_for(0, h, grain_for(16 * w), [&](int64_t row_begin, int64_t row_end) {
-            for (int64_t y = row_begin; y < row_end; ++y) {
-                const size_t row = static_cast<size_t>(y * w);
-                const float* l = L.data() + row;
-                const float* a = A.data() + row;
-                const float* b = B.data() + row;
-                float* dist = distance.data() + row;
-                int32_t* near = nearest.data() + row;
-                for (const int32_t k : by_row[static_cast<size_t>(y)]) {
-                    const Centre& c = centres[static_cast<size_t>(k)];
-                    const Window& win = windows[static_cast<size_t>(k)];
-                    const auto cy = static_cast<float>(c.y), cx = static_cast<float>(c.x);
-                    const auto cl = static_cast<float>(c.l), ca = static_cast<float>(c.a), cb = static_cast<float>(c.b);
-                    const float dy = (cy - static_cast<float>(y)) * (cy - static_cast<float>(y));
-                    for (int64_t x = win.x0; x < win.x1; ++x) {
-                        const float dx = cx - static_cast<float>(x);
-                        const float dl = l[x] - cl, da = a[x] - ca, db = b[x] - cb;
-                        const float d = (dy + dx * dx) * spatial_weight + dl * dl + da * da + db * db;
-                        const bool closer = d < dist[x];
-                        dist[x] = closer ? d : dist[x];
-                        near[x] = closer ? k : near[x];
-                    }
+// Planes of Lab / compactness (skimage scales the image by 1 / compactness).
+struct LabPlanes {
+    std::vector<float> L, A, B;
+};
+
+LabPlanes scaled_planes(const std::vector<float>& lab, int64_t n, double compactness) {
+    const float ratio = static_cast<float>(1.0 / compactness);
+    LabPlanes p{std::vector<float>(static_cast<size_t>(n)), std::vector<float>(static_cast<size_t>(n)),
+                std::vector<float>(static_cast<size_t>(n))};
+    for (int64_t i = 0; i < n; ++i) {
+        p.L[static_cast<size_t>(i)] = lab[static_cast<size_t>(3 * i)] * ratio;
+        p.A[static_cast<size_t>(i)] = lab[static_cast<size_t>(3 * i + 1)] * ratio;
+        p.B[static_cast<size_t>(i)] = lab[static_cast<size_t>(3 * i + 2)] * ratio;
+    }
+    return p;
+}
+
+// One assignment step: every pixel to the closest centre whose window covers it (distance and nearest updated).
+void assign_pixels(const LabPlanes& p, int64_t h, int64_t w, const std::vector<Centre>& centres, double step,
+                   float spatial_weight, std::vector<float>& distance, std::vector<int32_t>& nearest) {
+    const auto k_count = static_cast<int64_t>(centres.size());
+    // Each centre's window, and per row the centres whose window covers it (ascending, so that every pixel
+    // sees the centres in the same order as skimage's loop over centres): rows are then independent.
+    std::vector<Window> windows(static_cast<size_t>(k_count));
+    std::vector<std::vector<int32_t>> by_row(static_cast<size_t>(h));
+    for (int64_t k = 0; k < k_count; ++k) {
+        const Centre& c = centres[static_cast<size_t>(k)];
+        if (!c.alive) continue;
+        Window& win = windows[static_cast<size_t>(k)];
+        win.y0 = static_cast<int64_t>(std::max(c.y - 2 * step, 0.0));
+        win.y1 = static_cast<int64_t>(std::min(c.y + 2 * step + 1, static_cast<double>(h)));
+        win.x0 = static_cast<int64_t>(std::max(c.x - 2 * step, 0.0));
+        win.x1 = static_cast<int64_t>(std::min(c.x + 2 * step + 1, static_cast<double>(w)));
+        for (int64_t y = win.y0; y < win.y1; ++y) by_row[static_cast<size_t>(y)].push_back(static_cast<int32_t>(k));
+    }
+    parallel_for(0, h, grain_for(16 * w), [&](int64_t row_begin, int64_t row_end) {
+        for (int64_t y = row_begin; y < row_end; ++y) {
+            const size_t row = static_cast<size_t>(y * w);
+            const float* l = p.L.data() + row;
+            const float* a = p.A.data() + row;
+            const float* b = p.B.data() + row;
+            float* dist = distance.data() + row;
+            int32_t* near = nearest.data() + row;
+            for (const int32_t k : by_row[static_cast<size_t>(y)]) {
+                const Centre& c = centres[static_cast<size_t>(k)];
+                const Window& win = windows[static_cast<size_t>(k)];
+                const auto cy = static_cast<float>(c.y), cx = static_cast<float>(c.x);
+                const auto cl = static_cast<float>(c.l), ca = static_cast<float>(c.a), cb = static_cast<float>(c.b);
+                const float dy = (cy - static_cast<float>(y)) * (cy - static_cast<float>(y));
+                for (int64_t x = win.x0; x < win.x1; ++x) {
+                    const float dx = cx - static_cast<float>(x);
+                    const float dl = l[x] - cl, da = a[x] - ca, db = b[x] - cb;
+                    const float d = (dy + dx * dx) * spatial_weight + dl * dl + da * da + db * db;
+                    const bool closer = d < dist[x];
+                    dist[x] = closer ? d : dist[x];
+                    near[x] = closer ? k : near[x];
                 }
             }
-        });
-        if (nearest == previous) break;
-        // New centres: the mean position and colour of their pixels.
-        std::vector<std::array<double, 6>> sums(static_cast<size_t>(k_count), std::array<double, 6>{});
-        for (int64_t y = 0; y < h; ++y)
-            for (int64_t x = 0; x < w; ++x) {
-                const size_t i = static_cast<size_t>(y * w + x);
-                if (nearest[i] < 0) continue;
-                auto& s = sums[static_cast<size_t>(nearest[i])];
-                s[0] += 1;
-                s[1] += static_cast<double>(y);
-                s[2] += static_cast<double>(x);
-                s[3] += L[i];
-                s[4] += A[i];
-                s[5] += B[i];
-            }
-        for (int64_t k = 0; k < k_count; ++k) {
-            const auto& s = sums[static_cast<size_t>(k)];
-            Centre& c = centres[static_cast<size_t>(k)];
-            if (s[0] == 0) {
-                c.alive = false;
-                continue;
-            }
-            c = {s[1] / s[0], s[2] / s[0], s[3] / s[0], s[4] / s[0], s[5] / s[0], true};
         }
+    });
+}
+
+// New centres: the mean position and colour of their pixels; a centre without pixels dies.
+void update_centres(const LabPlanes& p, int64_t h, int64_t w, const std::vector<int32_t>& nearest,
+                    std::vector<Centre>& centres) {
+    std::vector<std::array<double, 6>> sums(centres.size(), std::array<double, 6>{});
+    for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x) {
+            const size_t i = static_cast<size_t>(y * w + x);
+            if (nearest[i] < 0) continue;
+            auto& s = sums[static_cast<size_t>(nearest[i])];
+            s[0] += 1;
+            s[1] += static_cast<double>(y);
+            s[2] += static_cast<double>(x);
+            s[3] += p.L[i];
+            s[4] += p.A[i];
+            s[5] += p.B[i];
+        }
+    for (size_t k = 0; k < centres.size(); ++k) {
+        const auto& s = sums[k];
+        Centre& c = centres[k];
+        if (s[0] == 0) {
+            c.alive = false;
+            continue;
+        }
+        c = {s[1] / s[0], s[2] / s[0], s[3] / s[0], s[4] / s[0], s[5] / s[0], true};
     }
-    // Pixels out of every window (possible only when centres died): the nearest centre by position.
+}
+
+// Pixels out of every window (possible only when centres died): the nearest centre by position.
+void assign_orphans(int64_t n, int64_t w, const std::vector<Centre>& centres, std::vector<int32_t>& nearest) {
     for (int64_t i = 0; i < n; ++i)
         if (nearest[static_cast<size_t>(i)] < 0) {
             double best = INFINITY;
-            for (int64_t k = 0; k < k_count; ++k) {
-                const Centre& c = centres[static_cast<size_t>(k)];
+            for (size_t k = 0; k < centres.size(); ++k) {
+                const Centre& c = centres[k];
                 const double d =
                     (c.y - double(i / w)) * (c.y - double(i / w)) + (c.x - double(i % w)) * (c.x - double(i % w));
                 if (c.alive && d < best) {
@@ -211,25 +216,52 @@ Tensor slic_lab(const std::vector<float>& lab, int64_t h, int64_t w, const SlicO
                 }
             }
         }
+}
 
-    std::vector<int64_t> ids;
+// Segment ids from the labels: connected (skimage's connectivity enforcement), or the labels in use renumbered
+// 0..K-1 in raster order of first appearance.
+std::vector<int64_t> segment_ids(const std::vector<int32_t>& nearest, int64_t h, int64_t w, int64_t k_count,
+                                 const SlicOptions& o) {
+    const int64_t n = h * w;
     if (o.enforce_connectivity) {
         const double segment_size = static_cast<double>(n) / static_cast<double>(k_count);
         const auto min_size = static_cast<int64_t>(o.min_size_factor * segment_size);
         const auto max_size = std::max<int64_t>(1, static_cast<int64_t>(o.max_size_factor * segment_size));
-        ids = enforce_connectivity(nearest, h, w, min_size, max_size);
-    } else {
-        // Renumber the labels in use to 0..K-1 in raster order of first appearance.
-        std::vector<int64_t> remap(static_cast<size_t>(k_count), -1);
-        int64_t next = 0;
-        ids.resize(static_cast<size_t>(n));
-        for (int64_t i = 0; i < n; ++i) {
-            int64_t& r = remap[static_cast<size_t>(nearest[static_cast<size_t>(i)])];
-            if (r < 0) r = next++;
-            ids[static_cast<size_t>(i)] = r;
-        }
+        return enforce_connectivity(nearest, h, w, min_size, max_size);
     }
-    return from_vector<int64_t>(ids, {h, w});
+    std::vector<int64_t> remap(static_cast<size_t>(k_count), -1), ids(static_cast<size_t>(n));
+    int64_t next = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t& r = remap[static_cast<size_t>(nearest[static_cast<size_t>(i)])];
+        if (r < 0) r = next++;
+        ids[static_cast<size_t>(i)] = r;
+    }
+    return ids;
+}
+
+Tensor slic_lab(const std::vector<float>& lab, int64_t h, int64_t w, const SlicOptions& o) {
+    check_options(h, w, o);
+    const int64_t n = h * w;
+    const LabPlanes planes = scaled_planes(lab, n, o.compactness);
+    // The image as skimage sees it: (1, H, W).
+    const auto grid = regular_grid({1, h, w}, o.n_segments);
+    std::vector<Centre> centres;
+    for (int64_t y = grid[1].first; y < h; y += grid[1].second)
+        for (int64_t x = grid[2].first; x < w; x += grid[2].second) centres.push_back({double(y), double(x)});
+    const double step = static_cast<double>(std::max({grid[0].second, grid[1].second, grid[2].second}));
+    const float spatial_weight = static_cast<float>(1.0 / (step * step));
+
+    std::vector<int32_t> nearest(static_cast<size_t>(n), -1), previous;
+    std::vector<float> distance(static_cast<size_t>(n));
+    for (int64_t iter = 0; iter < o.max_iter; ++iter) {
+        std::fill(distance.begin(), distance.end(), FLT_MAX);
+        previous = nearest;
+        assign_pixels(planes, h, w, centres, step, spatial_weight, distance, nearest);
+        if (nearest == previous) break;
+        update_centres(planes, h, w, nearest, centres);
+    }
+    assign_orphans(n, w, centres, nearest);
+    return from_vector<int64_t>(segment_ids(nearest, h, w, static_cast<int64_t>(centres.size()), o), {h, w});
 }
 
 // sRGB (0..255) -> linear, as skimage's rgb2xyz.

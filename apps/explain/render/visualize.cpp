@@ -5,11 +5,28 @@
 #include <cmath>
 #include <sstream>
 
+#include "apps/common/enum_names.h"
 #include "runtime/error.h"
 
 namespace engine::explain::render {
 
 namespace {
+
+constexpr apps::EnumName<Sign> kSignRows[] = {{Sign::All, "all"},
+                                              {Sign::Positive, "positive"},
+                                              {Sign::Negative, "negative"},
+                                              {Sign::AbsoluteValue, "absolute_value"},
+                                              {Sign::AbsoluteValue, "absolute"}};
+constexpr apps::EnumNames<Sign> kSignNames{"sign", kSignRows};
+
+// Captum's names.
+constexpr apps::EnumName<VisualizeMethod> kVisualizeMethodRows[] = {
+    {VisualizeMethod::HeatMap, "heat_map"},
+    {VisualizeMethod::BlendedHeatMap, "blended_heat_map"},
+    {VisualizeMethod::MaskedImage, "masked_image"},
+    {VisualizeMethod::AlphaScaling, "alpha_scaling"},
+    {VisualizeMethod::OriginalImage, "original_image"}};
+constexpr apps::EnumNames<VisualizeMethod> kVisualizeMethodNames{"visualisation method", kVisualizeMethodRows};
 
 uint8_t to_byte(double v) { return static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 255.0))); }
 
@@ -49,27 +66,9 @@ std::string format_number(double v) {
 
 }  // namespace
 
-const char* sign_name(Sign sign) {
-    switch (sign) {
-        case Sign::All:
-            return "all";
-        case Sign::Positive:
-            return "positive";
-        case Sign::Negative:
-            return "negative";
-        case Sign::AbsoluteValue:
-            return "absolute_value";
-    }
-    return "?";
-}
+const char* sign_name(Sign sign) { return kSignNames.name(sign); }
 
-Sign parse_sign(const std::string& name) {
-    if (name == "all") return Sign::All;
-    if (name == "positive") return Sign::Positive;
-    if (name == "negative") return Sign::Negative;
-    if (name == "absolute_value" || name == "absolute") return Sign::AbsoluteValue;
-    throw Error("unknown sign '" + name + "' (valid: all, positive, negative, absolute_value)");
-}
+Sign parse_sign(const std::string& name) { return kSignNames.parse(name); }
 
 ColorMap default_colormap(Sign sign) {
     switch (sign) {
@@ -173,29 +172,9 @@ NormalizedMap normalize_attr(const Plane& plane, Sign sign, double outlier_perc,
     return out;
 }
 
-const char* visualize_method_name(VisualizeMethod method) {
-    switch (method) {
-        case VisualizeMethod::HeatMap:
-            return "heat_map";
-        case VisualizeMethod::BlendedHeatMap:
-            return "blended_heat_map";
-        case VisualizeMethod::MaskedImage:
-            return "masked_image";
-        case VisualizeMethod::AlphaScaling:
-            return "alpha_scaling";
-        case VisualizeMethod::OriginalImage:
-            return "original_image";
-    }
-    return "?";
-}
+const char* visualize_method_name(VisualizeMethod method) { return kVisualizeMethodNames.name(method); }
 
-VisualizeMethod parse_visualize_method(const std::string& name) {
-    for (VisualizeMethod m : {VisualizeMethod::HeatMap, VisualizeMethod::BlendedHeatMap, VisualizeMethod::MaskedImage,
-                              VisualizeMethod::AlphaScaling, VisualizeMethod::OriginalImage})
-        if (name == visualize_method_name(m)) return m;
-    throw Error("unknown visualisation method '" + name +
-                "' (valid: heat_map, blended_heat_map, masked_image, alpha_scaling, original_image)");
-}
+VisualizeMethod parse_visualize_method(const std::string& name) { return kVisualizeMethodNames.parse(name); }
 
 data::Image heat_map(const NormalizedMap& map, ColorMap colormap) {
     data::Image out(map.height, map.width, 3);
