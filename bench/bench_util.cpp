@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "runtime/settings.h"
+
 #ifndef ENGINE_BENCH_DIR
 #define ENGINE_BENCH_DIR "bench"
 #endif
@@ -170,8 +172,8 @@ std::vector<std::string> split_commas(const std::string& s) {
 }
 
 std::string default_python(const std::string& fallback) {
-    const char* env = std::getenv("ENGINE_BENCH_PYTHON");
-    return env && *env ? env : fallback;
+    const std::string python = setting(&Settings::bench_python);  // ENGINE_BENCH_PYTHON
+    return python.empty() ? fallback : python;
 }
 
 std::string bench_file(const std::string& name) { return std::string(ENGINE_BENCH_DIR) + "/" + name; }

@@ -8,10 +8,12 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "runtime/cuda_device.h"
 #include "runtime/error.h"
+#include "runtime/settings.h"
 
 namespace engine {
 namespace {
@@ -75,8 +77,9 @@ private:
         return (nbytes + step - 1) / step * step;
     }
 
+    // ENGINE_CPU_CACHE_MB, by default a quarter of physical memory.
     static size_t cache_limit() {
-        if (const char* env = std::getenv("ENGINE_CPU_CACHE_MB")) return static_cast<size_t>(std::atoll(env)) << 20;
+        if (const std::optional<size_t> mb = setting(&Settings::cpu_cache_mb)) return *mb << 20;
         const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
         if (pages <= 0 || page <= 0) return size_t{1} << 30;
         return static_cast<size_t>(pages) * static_cast<size_t>(page) / 4;

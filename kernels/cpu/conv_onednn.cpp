@@ -6,9 +6,6 @@
 #if ENGINE_WITH_ONEDNN  // the whole file: builds without oneDNN use conv_im2col.cpp
 #include <algorithm>
 #include <array>
-#include <cstdlib>
-#include <cstring>
-#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +13,7 @@
 
 #include <dnnl.hpp>
 
+#include "runtime/settings.h"
 #include "runtime/views.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/conv_impl.h"
@@ -38,24 +36,8 @@ enum class Pass : int64_t { Forward, BackwardData, BackwardWeights };
 // How the primitive's tensors are laid out. Any: oneDNN's choice (blocked nChw16c / OIhw16i16o, direct JIT
 // kernels), reordered from and to our plain tensors around each call. Plain: our NCHW / OIHW tensors as they
 // are (oneDNN's im2col + sgemm), which skips the reorders. ChannelsLast: NHWC activations (brgemm kernels).
-enum class Layout : int64_t { Any, Plain, ChannelsLast };
-
-// The value of environment variable `name` among `choices`, or none (unset or unknown). For measurements.
-template <class E>
-std::optional<E> env_choice(const char* name, std::initializer_list<std::pair<const char*, E>> choices) {
-    const char* env = std::getenv(name);
-    if (!env) return std::nullopt;
-    for (const auto& [text, value] : choices)
-        if (std::strcmp(env, text) == 0) return value;
-    return std::nullopt;
-}
-
-// ENGINE_CONV_LAYOUT=any|plain|nhwc forces one layout (for measurements); by default choose_layout decides.
-std::optional<Layout> forced_layout() {
-    static const std::optional<Layout> layout = env_choice<Layout>(
-        "ENGINE_CONV_LAYOUT", {{"plain", Layout::Plain}, {"nhwc", Layout::ChannelsLast}, {"any", Layout::Any}});
-    return layout;
-}
+// ENGINE_CONV_LAYOUT=any|plain|nhwc forces one (runtime/settings.h; for measurements).
+using Layout = ConvLayout;
 
 // Measured on AVX-512 (bench_cpu and per-pass timings of the three layouts, 2 threads): blocked layouts win
 // wherever the activations dominate, but when the weights outweigh the activations several times over (the
@@ -64,22 +46,16 @@ std::optional<Layout> forced_layout() {
 // first transposed convolution: weights 6-18x the activations). At width 16, batch 4, the 8x8 layers (4.5x)
 // still run 1.5x faster blocked.
 Layout choose_layout(const ConvGeometry& g) {
-    if (auto forced = forced_layout()) return *forced;
+    if (const std::optional<Layout> forced = setting(&Settings::conv_layout)) return *forced;
     const int64_t weights = g.o * g.group_in() * g.kh * g.kw;
     const int64_t activations = g.n * (g.c * g.h * g.w + g.o * g.oh * g.ow);
     return weights > 5 * activations ? Layout::Plain : Layout::Any;
 }
 
 // Direct convolution, or Winograd F(4x4, 3x3) (oneDNN 2.x's jit_wino_4x3 kernels, AVX-512 only) which needs
-// about a quarter of the multiplications. ENGINE_CONV_ALGO=direct|winograd forces one (measurements; direct
-// gives bit-for-bit the results of engines without Winograd).
-enum class Algo : int64_t { Direct, Winograd };
-
-std::optional<Algo> forced_algo() {
-    static const std::optional<Algo> algo =
-        env_choice<Algo>("ENGINE_CONV_ALGO", {{"direct", Algo::Direct}, {"winograd", Algo::Winograd}});
-    return algo;
-}
+// about a quarter of the multiplications. ENGINE_CONV_ALGO=direct|winograd forces one (runtime/settings.h;
+// measurements; direct gives bit-for-bit the results of engines without Winograd).
+using Algo = ConvAlgo;
 
 // Measured per layer of the UNet at widths 16 and 64 (AVX-512, 1 and 2 threads, each pass): Winograd runs all
 // three passes of a 3x3, stride-1 convolution with 32 or more input channels 1.3-2.5x faster than the direct
@@ -88,7 +64,7 @@ std::optional<Algo> forced_algo() {
 // layers that use plain layouts keep them (their transformed weights would be 4x the plain ones). Its float32
 // error stays within a few 1e-6 of the largest output (direct: a few 1e-7; our tests' tolerance: 1e-4).
 Algo choose_algo(const ConvGeometry& g) {
-    if (auto forced = forced_algo()) return *forced;
+    if (const std::optional<Algo> forced = setting(&Settings::conv_algo)) return *forced;
     const bool eligible = g.kh == 3 && g.kw == 3 && g.p.stride_h == 1 && g.p.stride_w == 1 && g.p.dilation_h == 1 &&
                           g.p.dilation_w == 1 && g.p.groups == 1 && g.c >= 32 && g.o >= 8 && g.oh >= 16 &&
                           g.ow >= 16 && g.n * g.oh * g.ow >= 1024;

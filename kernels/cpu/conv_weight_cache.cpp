@@ -3,10 +3,10 @@
 #include "kernels/cpu/conv_weight_cache.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 
+#include "runtime/settings.h"
 
 namespace engine::cpu {
 namespace {
@@ -33,15 +33,10 @@ struct Entry {
     uint64_t last_use = 0;
 };
 
-size_t limit_from_env() {
-    const char* env = std::getenv("ENGINE_CONV_WEIGHT_CACHE_MB");
-    return (env ? static_cast<size_t>(std::atoll(env)) : size_t{1024}) << 20;
-}
-
 }  // namespace
 
 struct ConvWeightCache::Impl {
-    const size_t limit = limit_from_env();
+    const size_t limit = setting(&Settings::conv_weight_cache_mb) << 20;  // ENGINE_CONV_WEIGHT_CACHE_MB
     std::mutex mutex;
     std::unordered_map<EntryKey, Entry, EntryHash> entries;
     size_t held = 0, sweep_at = 64;

@@ -1,17 +1,22 @@
 // Which implementation the CUDA backend uses for matmul (cuBLAS or our GEMM) and convolution (cuDNN or our
-// implicit-GEMM kernels). Precedence: a KernelChoiceGuard on this thread, then the environment
-// (ENGINE_CUDA_GEMM=cublas|own, ENGINE_CUDA_CONV=cudnn|own), then the vendor library. Builds without the vendor
-// libraries (the emulated one) always run our kernels; asking them for the vendor path is not an error.
-// ENGINE_CUDA_ALLOW_TF32=1 lets cuBLAS and cuDNN use TF32 tensor cores for float32 (off by default, so that float32
+// implicit-GEMM kernels). Precedence: a KernelChoiceGuard on this thread, then the settings (ENGINE_CUDA_GEMM,
+// ENGINE_CUDA_CONV, runtime/settings.h), whose default is the vendor library. Builds without the vendor libraries
+// (the emulated one) always run our kernels; asking them for the vendor path is not an error.
+// ENGINE_CUDA_ALLOW_TF32 lets cuBLAS and cuDNN use TF32 tensor cores for float32 (off by default, so that float32
 // results match the CPU backend to float32 rounding).
+//
+// KernelChoiceGuard is not a second way to override the settings: it is per thread and part of the kernels'
+// API, so that code (bench_cuda) runs both paths side by side; ScopedSetting changes the process-wide default
+// beneath it.
 #pragma once
 
 #include <optional>
 
+#include "runtime/settings.h"
+
 namespace engine::cuda {
 
-enum class GemmImpl { Cublas, Own };
-enum class ConvImpl { Cudnn, Own };
+// GemmImpl and ConvImpl are declared with the settings that choose them (runtime/settings.h).
 
 const char* gemm_impl_name(GemmImpl impl);
 const char* conv_impl_name(ConvImpl impl);
@@ -20,7 +25,7 @@ const char* conv_impl_name(ConvImpl impl);
 bool vendor_libraries_available();
 
 // What the next matmul / convolution on this thread will use (never a vendor path when it is unavailable).
-// An unknown value in the environment variable throws engine::Error naming it and the accepted values.
+// A bad value in the environment throws engine::Error naming it and the accepted values (runtime/settings.h).
 GemmImpl gemm_impl();
 ConvImpl conv_impl();
 bool allow_tf32();

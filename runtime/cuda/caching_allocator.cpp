@@ -17,6 +17,7 @@
 #include "runtime/cuda/stream.h"
 #include "runtime/cuda_check.h"
 #include "runtime/cuda_device.h"
+#include "runtime/settings.h"
 
 namespace engine::cuda {
 namespace {
@@ -40,14 +41,9 @@ std::string format_bytes(size_t bytes) {
     return text;
 }
 
-bool caching_disabled_by_env() {
-    const char* value = std::getenv("ENGINE_CUDA_NO_CACHING");
-    return value != nullptr && std::strcmp(value, "") != 0 && std::strcmp(value, "0") != 0;
-}
-
 class CachingAllocator final : public Allocator {
 public:
-    explicit CachingAllocator(int device) : device_(device), caching_(!caching_disabled_by_env()) {}
+    explicit CachingAllocator(int device) : device_(device), caching_(!setting(&Settings::cuda_no_caching)) {}
 
     void* allocate(size_t nbytes) override {
         if (nbytes == 0) return nullptr;

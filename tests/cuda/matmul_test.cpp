@@ -3,7 +3,6 @@
 // operands come transposed, sliced, broadcast and batched. Sizes stay small for the emulator.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "autograd/ops.h"
 #include "cuda/cuda_test_util.h"
 #include "kernels/backend.h"
+#include "runtime/settings.h"
 
 #if ENGINE_WITH_CUDA
 #include "kernels/cuda/kernel_choice.h"
@@ -163,36 +163,16 @@ TEST_P(CudaMatmulTest, GradcheckThroughTheDevice) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, CudaMatmulTest, ::testing::ValuesIn(gemm_paths()), path_name);
 
-// Restores an environment variable on exit from the test.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) previous_ = old;
-        setenv(name, value, 1);
-    }
-    ~ScopedEnv() {
-        if (previous_.empty()) {
-            unsetenv(name_);
-        } else {
-            setenv(name_, previous_.c_str(), 1);
-        }
-    }
-
-private:
-    const char* name_;
-    std::string previous_;
-};
-
-TEST(CudaKernelChoiceTest, EnvironmentAndGuardsSelectThePath) {
+TEST(CudaKernelChoiceTest, SettingsAndGuardsSelectThePath) {
     {
-        ScopedEnv env("ENGINE_CUDA_GEMM", "own");
+        ScopedSetting gemm_setting(&Settings::cuda_gemm, cuda::GemmImpl::Own);  // as ENGINE_CUDA_GEMM=own
         EXPECT_EQ(cuda::gemm_impl(), cuda::GemmImpl::Own);
         cuda::KernelChoiceGuard guard(cuda::GemmImpl::Cublas);
-        // The guard wins over the environment; without cuBLAS the request falls back quietly.
+        // The guard wins over the setting; without cuBLAS the request falls back quietly.
         EXPECT_EQ(cuda::gemm_impl(), cuda::vendor_libraries_available() ? cuda::GemmImpl::Cublas : cuda::GemmImpl::Own);
     }
     {
-        ScopedEnv env("ENGINE_CUDA_CONV", "cudnn");
+        ScopedSetting conv_setting(&Settings::cuda_conv, cuda::ConvImpl::Cudnn);
         EXPECT_EQ(cuda::conv_impl(), cuda::vendor_libraries_available() ? cuda::ConvImpl::Cudnn : cuda::ConvImpl::Own);
         cuda::KernelChoiceGuard outer(cuda::ConvImpl::Own);
         EXPECT_EQ(cuda::conv_impl(), cuda::ConvImpl::Own);
@@ -200,13 +180,16 @@ TEST(CudaKernelChoiceTest, EnvironmentAndGuardsSelectThePath) {
             cuda::KernelChoiceGuard inner(cuda::GemmImpl::Own);
             EXPECT_EQ(cuda::conv_impl(), cuda::ConvImpl::Own);  // untouched by a guard that names only the GEMM
         }
-        // Guards are per thread.
+        // Guards are per thread; the setting is the process's.
         cuda::ConvImpl other = cuda::ConvImpl::Own;
         std::thread([&] { other = cuda::conv_impl(); }).join();
         EXPECT_EQ(other, cuda::vendor_libraries_available() ? cuda::ConvImpl::Cudnn : cuda::ConvImpl::Own);
     }
-    ScopedEnv bad("ENGINE_CUDA_GEMM", "cutlass");
-    EXPECT_ENGINE_ERROR(cuda::gemm_impl(), "ENGINE_CUDA_GEMM must be 'cublas' or 'own', got 'cutlass'");
+    {
+        ScopedSetting tf32(&Settings::cuda_allow_tf32, true);
+        EXPECT_TRUE(cuda::allow_tf32());
+    }
+    EXPECT_EQ(cuda::allow_tf32(), settings().cuda_allow_tf32);
 }
 
 }  // namespace

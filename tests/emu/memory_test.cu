@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -12,6 +11,7 @@
 #include "runtime/cuda/emu/shared_memory.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "runtime/cuda_api.h"
+#include "runtime/settings.h"
 
 using namespace emu_test;
 
@@ -263,35 +263,28 @@ TEST(EmuMemoryTest, RuntimeApiDeviceStreamsAndEvents) {
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 }
 
-TEST(EmuMemoryTest, OptionsFromTheEnvironment) {
-    // Restores the variables afterwards: the CTest runs of this binary set them.
-    struct SavedVariable {
-        const char* name;
-        bool was_set;
-        std::string value;
-        explicit SavedVariable(const char* n) : name(n), was_set(std::getenv(n) != nullptr) {
-            if (was_set) value = std::getenv(n);
-        }
-        ~SavedVariable() {
-            if (was_set) setenv(name, value.c_str(), 1); else unsetenv(name);
-        }
-    } schedule("ENGINE_EMU_SCHEDULE"), check("ENGINE_EMU_CHECK"), guard("ENGINE_EMU_GUARD");
-    unsetenv("ENGINE_EMU_GUARD");
-    setenv("ENGINE_EMU_SCHEDULE", "random:42", 1);
-    setenv("ENGINE_EMU_CHECK", "1", 1);
-    emu::Options o = emu::Options::from_environment();
+TEST(EmuMemoryTest, OptionsFromTheSettings) {
+    // The ENGINE_EMU_* values as the settings reader parses them (runtime/settings.h; tests/runtime tests the
+    // parsing itself): the options follow them, guarded memory defaulting to the check mode.
+    emu::Options o = emu::Options::from_settings(
+        engine::Settings::parse({{"ENGINE_EMU_SCHEDULE", "random:42"}, {"ENGINE_EMU_CHECK", "1"}}));
     EXPECT_EQ(o.schedule, emu::Schedule::Random);
     EXPECT_EQ(o.seed, 42u);
     EXPECT_TRUE(o.check);
     EXPECT_TRUE(o.guard_memory);
-    setenv("ENGINE_EMU_SCHEDULE", "backwards", 1);
-    EXPECT_THROW(emu::Options::from_environment(), std::invalid_argument);
-    unsetenv("ENGINE_EMU_SCHEDULE");
-    unsetenv("ENGINE_EMU_CHECK");
-    o = emu::Options::from_environment();
+    EXPECT_EQ(o.str(), "schedule random:42, check, guarded memory");
+    o = emu::Options::from_settings(engine::Settings::parse(
+        {{"ENGINE_EMU_SCHEDULE", "reverse"}, {"ENGINE_EMU_CHECK", "1"}, {"ENGINE_EMU_GUARD", "0"},
+         {"ENGINE_EMU_THREADS", "3"}}));
+    EXPECT_EQ(o.schedule, emu::Schedule::Reverse);
+    EXPECT_TRUE(o.check);
+    EXPECT_FALSE(o.guard_memory);
+    EXPECT_EQ(o.threads, 3);
+    o = emu::Options::from_settings(engine::Settings{});
     EXPECT_EQ(o.schedule, emu::Schedule::Forward);
     EXPECT_FALSE(o.check);
     EXPECT_FALSE(o.guard_memory);
+    EXPECT_EQ(o.threads, 0);
 }
 
 }  // namespace

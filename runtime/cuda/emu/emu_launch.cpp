@@ -25,6 +25,7 @@
 
 #include "runtime/cuda/emu/emu_fiber.h"
 #include "runtime/cuda/emu/emu_internal.h"
+#include "runtime/settings.h"
 
 namespace emu {
 namespace {
@@ -32,40 +33,21 @@ namespace {
 std::mutex options_mutex;
 
 Options& current_options() {
-    static Options options = Options::from_environment();
+    static Options options = Options::from_settings(engine::settings());
     return options;
 }
 
 std::atomic<uint64_t> stat_launches{0}, stat_blocks{0}, stat_promoted{0}, stat_switches{0};
 
-bool env_flag(const char* name, bool fallback) {
-    const char* v = std::getenv(name);
-    if (!v || !*v) return fallback;
-    if (!std::strcmp(v, "1") || !std::strcmp(v, "on") || !std::strcmp(v, "true")) return true;
-    if (!std::strcmp(v, "0") || !std::strcmp(v, "off") || !std::strcmp(v, "false")) return false;
-    throw std::invalid_argument(std::string(name) + "=" + v + ": expected 0 or 1");
-}
-
 }  // namespace
 
-Options Options::from_environment() {
+Options Options::from_settings(const engine::Settings& s) {
     Options o;
-    if (const char* s = std::getenv("ENGINE_EMU_SCHEDULE"); s && *s) {
-        const std::string v = s;
-        if (v == "forward") {
-            o.schedule = Schedule::Forward;
-        } else if (v == "reverse") {
-            o.schedule = Schedule::Reverse;
-        } else if (v.rfind("random", 0) == 0 && (v.size() == 6 || v[6] == ':')) {
-            o.schedule = Schedule::Random;
-            o.seed = v.size() > 7 ? std::strtoull(v.c_str() + 7, nullptr, 0) : 1;
-        } else {
-            throw std::invalid_argument("ENGINE_EMU_SCHEDULE=" + v + ": expected forward, reverse or random:SEED");
-        }
-    }
-    o.check = env_flag("ENGINE_EMU_CHECK", false);
-    o.guard_memory = env_flag("ENGINE_EMU_GUARD", o.check);
-    if (const char* s = std::getenv("ENGINE_EMU_THREADS"); s && *s) o.threads = std::atoi(s);
+    o.schedule = s.emu_schedule;
+    o.seed = s.emu_seed;
+    o.check = s.emu_check;
+    o.guard_memory = s.emu_guard.value_or(s.emu_check);
+    o.threads = s.emu_threads;
     return o;
 }
 

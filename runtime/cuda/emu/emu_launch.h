@@ -1,6 +1,6 @@
 // Kernel launch for the emulator (emu::launch, what kernels/cuda/launch.cuh calls) and the run-time options
-// that choose the schedule and the checks: ENGINE_EMU_SCHEDULE=forward|reverse|random:SEED,
-// ENGINE_EMU_CHECK=0|1, ENGINE_EMU_GUARD=0|1, ENGINE_EMU_THREADS=N, or emu::ScopedOptions from a test.
+// that choose the schedule and the checks: they start from the ENGINE_EMU_* settings (runtime/settings.h),
+// and a test changes them with emu::ScopedOptions.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +13,7 @@
 
 #include "runtime/cuda/emu/emu_device.h"
 #include "runtime/cuda/emu/emu_types.h"
+#include "runtime/settings.h"
 
 namespace emu {
 
@@ -24,7 +25,7 @@ public:
 };
 
 // Order in which the threads of a block (and the lanes of a warp) run between synchronisation points.
-enum class Schedule { Forward, Reverse, Random };
+using Schedule = engine::EmuSchedule;  // Forward, Reverse, Random
 
 struct Options {
     Schedule schedule = Schedule::Forward;
@@ -35,8 +36,9 @@ struct Options {
     bool guard_memory = false;  // cudaMalloc places each allocation against a PROT_NONE guard page
     int threads = 0;            // OS threads running blocks; 0 = OpenMP's default (check mode always uses 1)
 
-    // ENGINE_EMU_SCHEDULE, ENGINE_EMU_CHECK, ENGINE_EMU_GUARD (default: = CHECK), ENGINE_EMU_THREADS.
-    static Options from_environment();
+    // From ENGINE_EMU_SCHEDULE, ENGINE_EMU_CHECK, ENGINE_EMU_GUARD (default: as CHECK), ENGINE_EMU_THREADS;
+    // the options in effect start from engine::settings() at the emulator's first use.
+    static Options from_settings(const engine::Settings& settings);
     std::string str() const;
 };
 

@@ -17,11 +17,12 @@
 #include <string>
 
 #include "models/data/image.h"
+#include "runtime/settings.h"
 
 // Small PNG, JPEG and BMP files of every channel count, written to $ENGINE_FUZZ_SEEDS when it is set.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    const char* dir = std::getenv("ENGINE_FUZZ_SEEDS");
-    if (dir == nullptr) return 0;
+    const std::string dir = engine::setting(&engine::Settings::fuzz_seeds);
+    if (dir.empty()) return 0;
     auto append = [](void* context, void* data, int size) {
         static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
     };
@@ -36,7 +37,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
                                    50 + 10 * channels);
             stbi_write_bmp_to_func(append, &files[2], side + 3, side, channels, image.pixels.data());
             for (const std::string& bytes : files) {
-                const std::string path = std::string(dir) + "/seed" + std::to_string(k++);
+                const std::string path = dir + "/seed" + std::to_string(k++);
                 if (FILE* f = std::fopen(path.c_str(), "wb")) {
                     std::fwrite(bytes.data(), 1, bytes.size(), f);
                     std::fclose(f);
