@@ -1,5 +1,7 @@
-// The sizes of one 2-D convolution, shared by the CPU and CUDA convolution implementations: input (n, c, h, w),
-// weight (o, c / groups, kh, kw), output (n, o, oh, ow) and the parameters.
+// Output geometry of 2-D convolution (PyTorch's conv output size and its transposed inverse) and the sizes of one
+// convolution, ConvShape: input (n, c, h, w), weight (o, c / groups, kh, kw), output (n, o, oh, ow) and the
+// parameters. Shared by both backends' convolution kernels and by the ops that validate convolution parameters
+// before calling a backend (autograd/functions/conv.cpp).
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,24 @@
 #include "runtime/shape.h"
 
 namespace engine {
+
+// in + 2*pad - dilation*(kernel-1) - 1: the distance between the first and the last possible window start in the
+// padded input; negative when the dilated kernel does not fit the padded input (then there is no output).
+inline int64_t conv_span(int64_t in, int64_t kernel, int64_t pad, int64_t dilation) {
+    return in + 2 * pad - dilation * (kernel - 1) - 1;
+}
+
+// Output size of a convolution along one axis, span / stride + 1, for a span >= 0.
+inline int64_t conv_output_size(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation) {
+    return conv_span(in, kernel, pad, dilation) / stride + 1;
+}
+
+// Output size of a transposed convolution along one axis: the smallest input whose convolution has `in` outputs,
+// plus output_padding rows that the stride leaves unread.
+inline int64_t conv_transpose_output_size(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
+                                          int64_t output_padding) {
+    return (in - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1;
+}
 
 // The input may be larger than the output needs (transposed convolution's output_padding): rows and columns
 // that no output reaches get zero gradient.
@@ -34,9 +54,17 @@ struct ConvShape {
     }
 };
 
+// The convolution of an input of x_shape by a weight of w_shape with an output of (oh, ow): the backward passes
+// take the output size from the gradient, whose input may exceed the forward formula's minimum.
 inline ConvShape conv_shape(const Shape& x_shape, const Shape& w_shape, int64_t oh, int64_t ow,
                             const Conv2dParams& p) {
     return ConvShape{x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[2], w_shape[3], oh, ow, p};
+}
+
+// The forward convolution of an input of x_shape by a weight of w_shape: the output size from the formula.
+inline ConvShape conv_forward_shape(const Shape& x_shape, const Shape& w_shape, const Conv2dParams& p) {
+    return conv_shape(x_shape, w_shape, conv_output_size(x_shape[2], w_shape[2], p.pad_h, p.stride_h, p.dilation_h),
+                      conv_output_size(x_shape[3], w_shape[3], p.pad_w, p.stride_w, p.dilation_w), p);
 }
 
 }  // namespace engine

@@ -10,7 +10,7 @@
 namespace engine {
 
 Backend& cpu_backend() {
-    static CpuBackend instance;
+    static cpu::CpuBackend instance;
     return instance;
 }
 
@@ -18,7 +18,7 @@ Backend& backend_for(Device device) {
     if (device.is_cpu()) return cpu_backend();
     cuda::require_device(device.index);
 #if ENGINE_WITH_CUDA
-    return cuda_backend(device.index);
+    return cuda::backend(device.index);
 #else
     throw DeviceError("no CUDA device: this build has no CUDA support");
 #endif

@@ -5,6 +5,7 @@
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "kernels/backend.h"
+#include "kernels/conv_shape.h"
 
 namespace engine {
 namespace {
@@ -73,8 +74,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                  " channels but weight of shape ", shape_str(weight.shape()), " with groups ", p.groups,
                  " expects ", weight.size(1) * p.groups);
     check_bias_shape(op, bias, o);
-    const int64_t span_h = x.size(2) + 2 * p.pad_h - p.dilation_h * (weight.size(2) - 1) - 1;
-    const int64_t span_w = x.size(3) + 2 * p.pad_w - p.dilation_w * (weight.size(3) - 1) - 1;
+    const int64_t span_h = conv_span(x.size(2), weight.size(2), p.pad_h, p.dilation_h);
+    const int64_t span_w = conv_span(x.size(3), weight.size(3), p.pad_w, p.dilation_w);
     ENGINE_CHECK(span_h >= 0 && span_w >= 0, op, ": input of shape ", shape_str(x.shape()), " (padded by ",
                  p.pad_h, ", ", p.pad_w, ") is smaller than the dilated kernel of weight ",
                  shape_str(weight.shape()), " with ", params_str(p), "; the output would be empty");
@@ -112,10 +113,10 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                  op, ": output_padding (", output_padding_h, ", ", output_padding_w,
                  ") must be non-negative and smaller than either stride or dilation, got ", params_str(p));
     const int64_t h = x.size(2), w = x.size(3);
-    const int64_t out_h = (h - 1) * p.stride_h - 2 * p.pad_h + p.dilation_h * (weight.size(2) - 1) +
-                          output_padding_h + 1;
-    const int64_t out_w = (w - 1) * p.stride_w - 2 * p.pad_w + p.dilation_w * (weight.size(3) - 1) +
-                          output_padding_w + 1;
+    const int64_t out_h =
+        conv_transpose_output_size(h, weight.size(2), p.pad_h, p.stride_h, p.dilation_h, output_padding_h);
+    const int64_t out_w =
+        conv_transpose_output_size(w, weight.size(3), p.pad_w, p.stride_w, p.dilation_w, output_padding_w);
     ENGINE_CHECK(h >= 1 && w >= 1 && out_h >= 1 && out_w >= 1, op, ": input of shape ", shape_str(x.shape()),
                  " with weight ", shape_str(weight.shape()), ", ", params_str(p),
                  " gives an output size of (", out_h, ", ", out_w, "), which must be >= 1");

@@ -13,7 +13,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "runtime/parallel.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 int64_t channel_grain(const BnLayout& l) { return grain_for(l.count()); }
@@ -336,4 +336,4 @@ BatchNormGrads CpuBackend::batch_norm_backward(const Tensor& grad_y, const Tenso
     });
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

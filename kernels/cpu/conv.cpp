@@ -9,8 +9,7 @@
 #include "kernels/cpu/conv_workspace.h"
 #include "kernels/cpu/cpu_backend.h"
 
-namespace engine {
-namespace cpu {
+namespace engine::cpu {
 
 void* conv_workspace(ConvSlot slot, size_t bytes) {
     struct FreeDeleter {
@@ -32,49 +31,37 @@ void* conv_workspace(ConvSlot slot, size_t bytes) {
     return buffers[i].get();
 }
 
-}  // namespace cpu
-
-namespace {
-
-int64_t conv_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
-    return (in + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
-}
-
-}  // namespace
-
 Tensor CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
-    const int64_t oh = conv_out_size(x.size(2), w.size(2), p.stride_h, p.pad_h, p.dilation_h);
-    const int64_t ow = conv_out_size(x.size(3), w.size(3), p.stride_w, p.pad_w, p.dilation_w);
-    const cpu::ConvGeometry g = conv_shape(x.shape(), w.shape(), oh, ow, p);
+    const ConvShape g = conv_forward_shape(x.shape(), w.shape(), p);
     if (x.numel() == 0 || w.numel() == 0) {  // no image, channel or filter: only the bias remains
-        Tensor y = zeros({g.n, g.o, oh, ow}, x.dtype());
+        Tensor y = zeros({g.n, g.o, g.oh, g.ow}, x.dtype());
         if (bias.defined() && y.numel() > 0) binary_(BinaryOp::Add, y, views::view(bias, {1, g.o, 1, 1}));
         return y;
     }
 #if ENGINE_WITH_ONEDNN
-    if (x.dtype() == DType::Float32) return cpu::conv2d_forward_onednn(x, w, bias, g);
+    if (x.dtype() == DType::Float32) return conv2d_forward_onednn(x, w, bias, g);
 #endif
-    return cpu::conv2d_forward_im2col(x, w, bias, g);
+    return conv2d_forward_im2col(x, w, bias, g);
 }
 
 Tensor CpuBackend::conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const Shape& x_shape,
                                         const Conv2dParams& p) {
-    const cpu::ConvGeometry g = conv_shape(x_shape, w.shape(), grad_y.size(2), grad_y.size(3), p);
+    const ConvShape g = conv_shape(x_shape, w.shape(), grad_y.size(2), grad_y.size(3), p);
     if (grad_y.numel() == 0 || w.numel() == 0 || shape_numel(x_shape) == 0) return zeros(x_shape, grad_y.dtype());
 #if ENGINE_WITH_ONEDNN
-    if (grad_y.dtype() == DType::Float32) return cpu::conv2d_backward_data_onednn(grad_y, w, g);
+    if (grad_y.dtype() == DType::Float32) return conv2d_backward_data_onednn(grad_y, w, g);
 #endif
-    return cpu::conv2d_backward_data_im2col(grad_y, w, g);
+    return conv2d_backward_data_im2col(grad_y, w, g);
 }
 
 Tensor CpuBackend::conv2d_backward_weight(const Tensor& grad_y, const Tensor& x, const Shape& w_shape,
                                           const Conv2dParams& p) {
-    const cpu::ConvGeometry g = conv_shape(x.shape(), w_shape, grad_y.size(2), grad_y.size(3), p);
+    const ConvShape g = conv_shape(x.shape(), w_shape, grad_y.size(2), grad_y.size(3), p);
     if (grad_y.numel() == 0 || x.numel() == 0 || shape_numel(w_shape) == 0) return zeros(w_shape, x.dtype());
 #if ENGINE_WITH_ONEDNN
-    if (x.dtype() == DType::Float32) return cpu::conv2d_backward_weight_onednn(grad_y, x, g);
+    if (x.dtype() == DType::Float32) return conv2d_backward_weight_onednn(grad_y, x, g);
 #endif
-    return cpu::conv2d_backward_weight_im2col(grad_y, x, g);
+    return conv2d_backward_weight_im2col(grad_y, x, g);
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

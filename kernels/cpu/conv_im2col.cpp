@@ -16,7 +16,7 @@ namespace {
 constexpr int64_t kColumnBudget = int64_t{1} << 22;
 
 // Valid output columns [lo, hi) of kernel column kw: those whose input column lies in [0, w).
-void valid_columns(const ConvGeometry& g, int64_t kw, int64_t& lo, int64_t& hi) {
+void valid_columns(const ConvShape& g, int64_t kw, int64_t& lo, int64_t& hi) {
     const int64_t off = kw * g.p.dilation_w - g.p.pad_w;  // input column of output column 0
     const int64_t s = g.p.stride_w;
     lo = off >= 0 ? 0 : (-off + s - 1) / s;
@@ -27,7 +27,7 @@ void valid_columns(const ConvGeometry& g, int64_t kw, int64_t& lo, int64_t& hi) 
 
 // col (group_in*kh*kw rows, (oh1 - oh0) * ow columns) from the group's input planes x (group_in, h, w).
 template <class T>
-void im2col(const T* x, const ConvGeometry& g, int64_t oh0, int64_t oh1, T* col) {
+void im2col(const T* x, const ConvShape& g, int64_t oh0, int64_t oh1, T* col) {
     const int64_t rows = g.group_in() * g.kh * g.kw;
     const int64_t cols = (oh1 - oh0) * g.ow;
     const int64_t grain = grain_for(cols);
@@ -61,7 +61,7 @@ void im2col(const T* x, const ConvGeometry& g, int64_t oh0, int64_t oh1, T* col)
 
 // Adds col (as im2col lays it out) back into the group's input-gradient planes dx (group_in, h, w).
 template <class T>
-void col2im_add(const T* col, const ConvGeometry& g, int64_t oh0, int64_t oh1, T* dx) {
+void col2im_add(const T* col, const ConvShape& g, int64_t oh0, int64_t oh1, T* dx) {
     const int64_t cols = (oh1 - oh0) * g.ow;
     const int64_t per_channel = g.kh * g.kw * cols;
     parallel_for(0, g.group_in(), grain_for(per_channel),
@@ -88,13 +88,13 @@ void col2im_add(const T* col, const ConvGeometry& g, int64_t oh0, int64_t oh1, T
 }
 
 // A 1x1, stride-1, unpadded convolution whose output covers the input: the input planes are the columns.
-bool is_pointwise(const ConvGeometry& g) {
+bool is_pointwise(const ConvShape& g) {
     return g.kh == 1 && g.kw == 1 && g.p.stride_h == 1 && g.p.stride_w == 1 && g.p.pad_h == 0 && g.p.pad_w == 0 &&
            g.oh == g.h && g.ow == g.w;
 }
 
 // Output rows per band so that one column buffer stays within kColumnBudget.
-int64_t band_rows(const ConvGeometry& g) {
+int64_t band_rows(const ConvShape& g) {
     const int64_t per_row = g.group_in() * g.kh * g.kw * g.ow;
     return std::clamp<int64_t>(kColumnBudget / std::max<int64_t>(1, per_row), 1, g.oh);
 }
@@ -102,7 +102,7 @@ int64_t band_rows(const ConvGeometry& g) {
 // Runs per_image(n, column_buffer) for every image: across threads when the batch can feed them all (each
 // GEMM then runs on its thread), else one image at a time with parallel GEMMs.
 template <class T, class F>
-void for_each_image(const ConvGeometry& g, int64_t col_elems, const F& per_image) {
+void for_each_image(const ConvShape& g, int64_t col_elems, const F& per_image) {
     const int64_t flops = g.n * g.o * g.oh * g.ow * g.group_in() * g.kh * g.kw;
     const bool across_batch = num_threads() > 1 && g.n >= num_threads() && flops >= (int64_t{1} << 18);
     parallel_for(0, g.n, across_batch ? 1 : g.n + 1, [&](int64_t n0, int64_t n1) {
@@ -112,7 +112,7 @@ void for_each_image(const ConvGeometry& g, int64_t col_elems, const F& per_image
 }
 
 template <class T>
-Tensor forward_impl(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in, const ConvGeometry& g) {
+Tensor forward_impl(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in, const ConvShape& g) {
     const Tensor x = dense(x_in), w = dense(w_in);
     const Tensor bias = bias_in.defined() ? dense(bias_in) : Tensor();
     Tensor y = empty({g.n, g.o, g.oh, g.ow}, x.dtype());
@@ -147,7 +147,7 @@ Tensor forward_impl(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_i
 }
 
 template <class T>
-Tensor backward_data_impl(const Tensor& gy_in, const Tensor& w_in, const ConvGeometry& g) {
+Tensor backward_data_impl(const Tensor& gy_in, const Tensor& w_in, const ConvShape& g) {
     const Tensor gy = dense(gy_in), w = dense(w_in);
     Tensor dx = zeros({g.n, g.c, g.h, g.w}, gy.dtype());
     const T* pgy = gy.data<T>();
@@ -177,7 +177,7 @@ Tensor backward_data_impl(const Tensor& gy_in, const Tensor& w_in, const ConvGeo
 }
 
 template <class T>
-Tensor backward_weight_impl(const Tensor& gy_in, const Tensor& x_in, const ConvGeometry& g) {
+Tensor backward_weight_impl(const Tensor& gy_in, const Tensor& x_in, const ConvShape& g) {
     const Tensor gy = dense(gy_in), x = dense(x_in);
     const int64_t cg = g.group_in(), og = g.group_out(), kg = cg * g.kh * g.kw, plane = g.oh * g.ow;
     Tensor dw = zeros({g.o, cg, g.kh, g.kw}, gy.dtype());
@@ -220,16 +220,16 @@ Tensor backward_weight_impl(const Tensor& gy_in, const Tensor& x_in, const ConvG
 
 }  // namespace
 
-Tensor conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g) {
+Tensor conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvShape& g) {
     return ENGINE_DISPATCH_FLOATING(x.dtype(), "conv2d", [&] { return forward_impl<scalar_t>(x, w, bias, g); });
 }
 
-Tensor conv2d_backward_data_im2col(const Tensor& grad_y, const Tensor& w, const ConvGeometry& g) {
+Tensor conv2d_backward_data_im2col(const Tensor& grad_y, const Tensor& w, const ConvShape& g) {
     return ENGINE_DISPATCH_FLOATING(grad_y.dtype(), "conv2d_backward_data",
                                     [&] { return backward_data_impl<scalar_t>(grad_y, w, g); });
 }
 
-Tensor conv2d_backward_weight_im2col(const Tensor& grad_y, const Tensor& x, const ConvGeometry& g) {
+Tensor conv2d_backward_weight_im2col(const Tensor& grad_y, const Tensor& x, const ConvShape& g) {
     return ENGINE_DISPATCH_FLOATING(x.dtype(), "conv2d_backward_weight",
                                     [&] { return backward_weight_impl<scalar_t>(grad_y, x, g); });
 }

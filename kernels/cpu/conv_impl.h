@@ -8,19 +8,16 @@
 
 namespace engine::cpu {
 
-// Sizes of one convolution (kernels/conv_shape.h).
-using ConvGeometry = ConvShape;
-
 // Portable implementation (im2col + our GEMM), for float32 and float64. Inputs may be strided.
-Tensor conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g);
-Tensor conv2d_backward_data_im2col(const Tensor& grad_y, const Tensor& w, const ConvGeometry& g);
-Tensor conv2d_backward_weight_im2col(const Tensor& grad_y, const Tensor& x, const ConvGeometry& g);
+Tensor conv2d_forward_im2col(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvShape& g);
+Tensor conv2d_backward_data_im2col(const Tensor& grad_y, const Tensor& w, const ConvShape& g);
+Tensor conv2d_backward_weight_im2col(const Tensor& grad_y, const Tensor& x, const ConvShape& g);
 
 #if ENGINE_WITH_ONEDNN
 // oneDNN primitives (float32 only), cached per geometry.
-Tensor conv2d_forward_onednn(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g);
-Tensor conv2d_backward_data_onednn(const Tensor& grad_y, const Tensor& w, const ConvGeometry& g);
-Tensor conv2d_backward_weight_onednn(const Tensor& grad_y, const Tensor& x, const ConvGeometry& g);
+Tensor conv2d_forward_onednn(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvShape& g);
+Tensor conv2d_backward_data_onednn(const Tensor& grad_y, const Tensor& w, const ConvShape& g);
+Tensor conv2d_backward_weight_onednn(const Tensor& grad_y, const Tensor& x, const ConvShape& g);
 #endif
 
 }  // namespace engine::cpu

@@ -45,7 +45,7 @@ using Layout = ConvLayout;
 // kernels save, and the plain GEMM-based primitives are as fast or faster (UNet width 64's 16x16 layers and its
 // first transposed convolution: weights 6-18x the activations). At width 16, batch 4, the 8x8 layers (4.5x)
 // still run 1.5x faster blocked.
-Layout choose_layout(const ConvGeometry& g) {
+Layout choose_layout(const ConvShape& g) {
     if (const std::optional<Layout> forced = setting(&Settings::conv_layout)) return *forced;
     const int64_t weights = g.o * g.group_in() * g.kh * g.kw;
     const int64_t activations = g.n * (g.c * g.h * g.w + g.o * g.oh * g.ow);
@@ -63,7 +63,7 @@ using Algo = ConvAlgo;
 // channels, on 8x8 images or on one 16x16 image it is no faster (forward, with two threads) or slower, and
 // layers that use plain layouts keep them (their transformed weights would be 4x the plain ones). Its float32
 // error stays within a few 1e-6 of the largest output (direct: a few 1e-7; our tests' tolerance: 1e-4).
-Algo choose_algo(const ConvGeometry& g) {
+Algo choose_algo(const ConvShape& g) {
     if (const std::optional<Algo> forced = setting(&Settings::conv_algo)) return *forced;
     const bool eligible = g.kh == 3 && g.kw == 3 && g.p.stride_h == 1 && g.p.stride_w == 1 && g.p.dilation_h == 1 &&
                           g.p.dilation_w == 1 && g.p.groups == 1 && g.c >= 32 && g.o >= 8 && g.oh >= 16 &&
@@ -101,7 +101,7 @@ struct KeyHash {
     }
 };
 
-Key plan_key(Pass pass, const ConvGeometry& g, bool has_bias) {
+Key plan_key(Pass pass, const ConvShape& g, bool has_bias) {
     return {static_cast<int64_t>(pass), static_cast<int64_t>(choose_layout(g)), has_bias ? 1 : 0, g.n, g.c, g.h,
             g.w, g.o, g.kh, g.kw, g.oh, g.ow, g.p.stride_h, g.p.stride_w, g.p.pad_h, g.p.pad_w,
             g.p.dilation_h, g.p.dilation_w, g.p.groups, static_cast<int64_t>(choose_algo(g))};
@@ -115,7 +115,7 @@ struct Descs {
     memory::dims strides, dilates, pad_l, pad_r;
 };
 
-Descs make_descs(const ConvGeometry& g) {
+Descs make_descs(const ConvShape& g) {
     Descs d;
     const memory::dims src{g.n, g.c, g.h, g.w}, dst{g.n, g.o, g.oh, g.ow};
     const memory::dims weights = g.p.groups == 1
@@ -167,7 +167,7 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool with_b
     return Conv::primitive_desc(desc, attr, onednn_engine());
 }
 
-std::shared_ptr<const Plan> build_plan(Pass pass, const ConvGeometry& g, bool has_bias, dnnl::algorithm algo) {
+std::shared_ptr<const Plan> build_plan(Pass pass, const ConvShape& g, bool has_bias, dnnl::algorithm algo) {
     const Descs d = make_descs(g);
     const dnnl::primitive_attr attr = user_scratchpad();
     auto plan = std::make_shared<Plan>();
@@ -209,7 +209,7 @@ std::shared_ptr<const Plan> build_plan(Pass pass, const ConvGeometry& g, bool ha
 // (a workload with ever-changing shapes).
 constexpr size_t kMaxPlans = 1024;
 
-std::shared_ptr<const Plan> get_plan(Pass pass, const ConvGeometry& g, bool has_bias) {
+std::shared_ptr<const Plan> get_plan(Pass pass, const ConvShape& g, bool has_bias) {
     static std::mutex mutex;
     static std::unordered_map<Key, std::shared_ptr<const Plan>, KeyHash> cache;
     const Key key = plan_key(pass, g, has_bias);
@@ -311,22 +311,22 @@ void execute(const std::shared_ptr<const Plan>& plan_ptr, const Tensor& in0, con
 
 // oneDNN needs pad_bottom >= 1 - stride; with more unused trailing input rows (dilated transposed
 // convolutions with output_padding) those rows are left out of the primitive.
-ConvGeometry cropped(const ConvGeometry& g) {
-    ConvGeometry c = g;
+ConvShape cropped(const ConvShape& g) {
+    ConvShape c = g;
     c.h -= std::max<int64_t>(0, 1 - g.p.stride_h - g.pad_bottom());
     c.w -= std::max<int64_t>(0, 1 - g.p.stride_w - g.pad_right());
     return c;
 }
 
-Tensor crop_input(const Tensor& x, const ConvGeometry& c) {
+Tensor crop_input(const Tensor& x, const ConvShape& c) {
     if (x.size(2) == c.h && x.size(3) == c.w) return dense(x);
     return dense(views::narrow(views::narrow(x, 2, 0, c.h), 3, 0, c.w));
 }
 
 }  // namespace
 
-Tensor conv2d_forward_onednn(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g) {
-    const ConvGeometry c = cropped(g);
+Tensor conv2d_forward_onednn(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvShape& g) {
+    const ConvShape c = cropped(g);
     const auto plan = get_plan(Pass::Forward, c, bias.defined());
     if (!plan) return conv2d_forward_im2col(x, w, bias, g);
     Tensor y = empty({g.n, g.o, g.oh, g.ow}, DType::Float32);
@@ -334,8 +334,8 @@ Tensor conv2d_forward_onednn(const Tensor& x, const Tensor& w, const Tensor& bia
     return y;
 }
 
-Tensor conv2d_backward_data_onednn(const Tensor& grad_y, const Tensor& w, const ConvGeometry& g) {
-    const ConvGeometry c = cropped(g);
+Tensor conv2d_backward_data_onednn(const Tensor& grad_y, const Tensor& w, const ConvShape& g) {
+    const ConvShape c = cropped(g);
     const auto plan = get_plan(Pass::BackwardData, c, false);
     if (!plan) return conv2d_backward_data_im2col(grad_y, w, g);
     Tensor dx = empty({c.n, c.c, c.h, c.w}, DType::Float32);
@@ -347,8 +347,8 @@ Tensor conv2d_backward_data_onednn(const Tensor& grad_y, const Tensor& w, const 
     return full;
 }
 
-Tensor conv2d_backward_weight_onednn(const Tensor& grad_y, const Tensor& x, const ConvGeometry& g) {
-    const ConvGeometry c = cropped(g);
+Tensor conv2d_backward_weight_onednn(const Tensor& grad_y, const Tensor& x, const ConvShape& g) {
+    const ConvShape c = cropped(g);
     const auto plan = get_plan(Pass::BackwardWeights, c, false);
     if (!plan) return conv2d_backward_weight_im2col(grad_y, x, g);
     Tensor dw = empty({g.o, g.group_in(), g.kh, g.kw}, DType::Float32);

@@ -1,10 +1,10 @@
-// Elementwise CPU kernels: fill, copy/convert, unary ops and their gradients, binary ops with broadcasting,
-// comparisons, where and clamp.
+// Elementwise CPU kernels: unary ops and their gradients, binary ops with broadcasting, comparisons, where and
+// clamp.
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/loops.h"
 #include "kernels/scalar_math.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 // Turning the op switch inside the loop into a per-op instantiation lets each inner loop vectorise.
@@ -25,44 +25,19 @@ Shape broadcast_of(const Tensor& a, const Tensor& b) { return broadcast_shapes(a
 
 }  // namespace
 
-void CpuBackend::fill_(Tensor& out, double value) {
-    ENGINE_DISPATCH_ALL(out.dtype(), "fill_", [&] {
-        const scalar_t v = static_cast<scalar_t>(value);
-        auto ops = cpu::loop_operands<1>(out.shape(), {&out});
-        cpu::for_each_row<1>(out.shape(), ops, [&](std::array<char*, 1> p, std::array<int64_t, 1> s, int64_t n) {
-            scalar_t* o = reinterpret_cast<scalar_t*>(p[0]);
-            const int64_t step = s[0] / static_cast<int64_t>(sizeof(scalar_t));
-            if (step == 1) {
-                for (int64_t i = 0; i < n; ++i) o[i] = v;
-            } else {
-                for (int64_t i = 0; i < n; ++i) o[i * step] = v;
-            }
-        });
-    });
-}
-
-void CpuBackend::copy_(Tensor& dst, const Tensor& src) {
-    ENGINE_DISPATCH_ALL(dst.dtype(), "copy_", [&] {
-        using dst_t = scalar_t;
-        ENGINE_DISPATCH_ALL(src.dtype(), "copy_", [&] {
-            cpu::map_unary<dst_t, scalar_t>(dst, src, [](scalar_t v) { return static_cast<dst_t>(v); });
-        });
-    });
-}
-
 Tensor CpuBackend::unary(UnaryOp op, const Tensor& x) {
     Tensor out = empty(x.shape(), x.dtype());
     ENGINE_DISPATCH_ALL(x.dtype(), unary_op_name(op), [&] {
         switch (op) {
             case UnaryOp::Relu:
-                cpu::map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return v > scalar_t(0) ? v : scalar_t(0); });
+                map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return v > scalar_t(0) ? v : scalar_t(0); });
                 break;
             case UnaryOp::Neg:
-                cpu::map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return static_cast<scalar_t>(-v); });
+                map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return static_cast<scalar_t>(-v); });
                 break;
             default:
-                cpu::map_unary<scalar_t, scalar_t>(out, x,
-                                                   [op](scalar_t v) { return scalar::unary_value<scalar_t>(op, v); });
+                map_unary<scalar_t, scalar_t>(out, x,
+                                              [op](scalar_t v) { return scalar::unary_value<scalar_t>(op, v); });
         }
     });
     return out;
@@ -72,11 +47,11 @@ Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, 
     Tensor out = empty(grad_y.shape(), grad_y.dtype());
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), unary_op_name(op), [&] {
         if (op == UnaryOp::Relu) {  // the hot one in every CNN: a select the compiler vectorises
-            cpu::map_binary<scalar_t, scalar_t, scalar_t>(
+            map_binary<scalar_t, scalar_t, scalar_t>(
                 out, x, grad_y, [](scalar_t v, scalar_t g) { return v > scalar_t(0) ? g : scalar_t(0); });
             return;
         }
-        cpu::map_ternary<scalar_t, scalar_t, scalar_t, scalar_t>(
+        map_ternary<scalar_t, scalar_t, scalar_t, scalar_t>(
             out, x, y, grad_y,
             [op](scalar_t a, scalar_t b, scalar_t g) { return scalar::unary_grad<scalar_t>(op, a, b, g); });
     });
@@ -86,7 +61,7 @@ Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, 
 Tensor CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     Tensor out = empty(broadcast_of(a, b), a.dtype());
     ENGINE_DISPATCH_ALL(a.dtype(), binary_op_name(op), [&] {
-        with_binary_op<scalar_t>(op, [&](auto f) { cpu::map_binary<scalar_t, scalar_t, scalar_t>(out, a, b, f); });
+        with_binary_op<scalar_t>(op, [&](auto f) { map_binary<scalar_t, scalar_t, scalar_t>(out, a, b, f); });
     });
     return out;
 }
@@ -97,9 +72,9 @@ Tensor CpuBackend::binary_scalar(BinaryOp op, const Tensor& a, double s, bool sc
         const scalar_t sv = static_cast<scalar_t>(s);
         with_binary_op<scalar_t>(op, [&](auto f) {
             if (scalar_first) {
-                cpu::map_unary<scalar_t, scalar_t>(out, a, [&](scalar_t v) { return f(sv, v); });
+                map_unary<scalar_t, scalar_t>(out, a, [&](scalar_t v) { return f(sv, v); });
             } else {
-                cpu::map_unary<scalar_t, scalar_t>(out, a, [&](scalar_t v) { return f(v, sv); });
+                map_unary<scalar_t, scalar_t>(out, a, [&](scalar_t v) { return f(v, sv); });
             }
         });
     });
@@ -108,15 +83,15 @@ Tensor CpuBackend::binary_scalar(BinaryOp op, const Tensor& a, double s, bool sc
 
 void CpuBackend::binary_(BinaryOp op, Tensor& a, const Tensor& b) {
     ENGINE_DISPATCH_ALL(a.dtype(), binary_op_name(op), [&] {
-        with_binary_op<scalar_t>(op, [&](auto f) { cpu::map_binary<scalar_t, scalar_t, scalar_t>(a, a, b, f); });
+        with_binary_op<scalar_t>(op, [&](auto f) { map_binary<scalar_t, scalar_t, scalar_t>(a, a, b, f); });
     });
 }
 
 Tensor CpuBackend::compare(CompareOp op, const Tensor& a, const Tensor& b) {
     Tensor out = empty(broadcast_of(a, b), DType::Bool);
     ENGINE_DISPATCH_ALL(a.dtype(), compare_op_name(op), [&] {
-        cpu::map_binary<bool, scalar_t, scalar_t>(
-            out, a, b, [op](scalar_t x, scalar_t y) { return scalar::compare_value(op, x, y); });
+        map_binary<bool, scalar_t, scalar_t>(out, a, b,
+                                             [op](scalar_t x, scalar_t y) { return scalar::compare_value(op, x, y); });
     });
     return out;
 }
@@ -125,9 +100,8 @@ Tensor CpuBackend::compare_scalar(CompareOp op, const Tensor& a, double s) {
     Tensor out = empty(a.shape(), DType::Bool);
     ENGINE_DISPATCH_ALL(a.dtype(), compare_op_name(op), [&] {
         // Compare in double so that e.g. an int tensor against 0.5 behaves as in PyTorch.
-        cpu::map_unary<bool, scalar_t>(out, a, [op, s](scalar_t x) {
-            return scalar::compare_value<double>(op, static_cast<double>(x), s);
-        });
+        map_unary<bool, scalar_t>(
+            out, a, [op, s](scalar_t x) { return scalar::compare_value<double>(op, static_cast<double>(x), s); });
     });
     return out;
 }
@@ -136,8 +110,8 @@ Tensor CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     const Shape shape = broadcast_shapes(cond.shape(), broadcast_of(a, b), "where");
     Tensor out = empty(shape, a.dtype());
     ENGINE_DISPATCH_ALL(a.dtype(), "where", [&] {
-        cpu::map_ternary<scalar_t, bool, scalar_t, scalar_t>(out, cond, a, b,
-                                                             [](bool c, scalar_t x, scalar_t y) { return c ? x : y; });
+        map_ternary<scalar_t, bool, scalar_t, scalar_t>(out, cond, a, b,
+                                                        [](bool c, scalar_t x, scalar_t y) { return c ? x : y; });
     });
     return out;
 }
@@ -145,7 +119,7 @@ Tensor CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 Tensor CpuBackend::clamp(const Tensor& x, double lo, double hi) {
     Tensor out = empty(x.shape(), x.dtype());
     ENGINE_DISPATCH_ALL(x.dtype(), "clamp", [&] {
-        cpu::map_unary<scalar_t, scalar_t>(out, x, [lo, hi](scalar_t v) {
+        map_unary<scalar_t, scalar_t>(out, x, [lo, hi](scalar_t v) {
             const double d = static_cast<double>(v);
             if (d != d) return v;  // NaN passes through, as in PyTorch
             return static_cast<scalar_t>(d < lo ? lo : (d > hi ? hi : d));
@@ -157,7 +131,7 @@ Tensor CpuBackend::clamp(const Tensor& x, double lo, double hi) {
 Tensor CpuBackend::clamp_backward(const Tensor& x, double lo, double hi, const Tensor& grad_y) {
     Tensor out = empty(grad_y.shape(), grad_y.dtype());
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), "clamp_backward", [&] {
-        cpu::map_binary<scalar_t, scalar_t, scalar_t>(out, x, grad_y, [lo, hi](scalar_t v, scalar_t g) {
+        map_binary<scalar_t, scalar_t, scalar_t>(out, x, grad_y, [lo, hi](scalar_t v, scalar_t g) {
             const double d = static_cast<double>(v);
             return d >= lo && d <= hi ? g : scalar_t(0);
         });
@@ -165,4 +139,4 @@ Tensor CpuBackend::clamp_backward(const Tensor& x, double lo, double hi, const T
     return out;
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

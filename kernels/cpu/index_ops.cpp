@@ -10,7 +10,7 @@
 #include "kernels/kernel_elem.h"
 #include "runtime/parallel.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 using Offsets = std::array<int64_t, 3>;
@@ -32,7 +32,7 @@ void gather_impl(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out)
     const I* idx = index.data<I>();
     T* o = reinterpret_cast<T*>(out.raw_data());
     const int64_t x_step = indexed_dim_stride(x, dim);
-    cpu::for_each_index_block<3>(
+    for_each_index_block<3>(
         index.shape(), dim, {out.strides(), index.strides(), strides_without_dim(x, dim)},
         [&](const Offsets& base, const Offsets& step, int64_t len, const Offsets& istep, int64_t ilen) {
             for (int64_t k = 0; k < len; ++k) {
@@ -54,7 +54,7 @@ void scatter_impl(Tensor& out, int64_t dim, const Tensor& index, const Tensor* s
     const int64_t out_step = indexed_dim_stride(out, dim);
     const T* sp = src ? reinterpret_cast<const T*>(src->raw_data()) : nullptr;
     const Strides src_strides = src ? src->strides() : Strides(index.shape().size(), 0);
-    cpu::for_each_index_block<3>(
+    for_each_index_block<3>(
         index.shape(), dim, {strides_without_dim(out, dim), index.strides(), src_strides},
         [&](const Offsets& base, const Offsets& step, int64_t len, const Offsets& istep, int64_t ilen) {
             for (int64_t k = 0; k < len; ++k) {
@@ -170,4 +170,4 @@ Tensor CpuBackend::index_add(const Tensor& self, int64_t dim, const Tensor& inde
     return out;
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

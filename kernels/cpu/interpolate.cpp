@@ -10,7 +10,7 @@
 #include "kernels/interp_coords.h"
 #include "runtime/parallel.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 // Source indices and linear taps of every output coordinate of one axis (kernels/interp_coords.h).
@@ -165,4 +165,4 @@ Tensor CpuBackend::interpolate_backward(const Tensor& grad_y_in, const Shape& x_
     return grad_x;
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

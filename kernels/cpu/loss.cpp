@@ -12,7 +12,7 @@
 #include "kernels/nll_layout.h"
 #include "runtime/parallel.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 constexpr int64_t kLossChunk = 16384;
@@ -101,8 +101,8 @@ Tensor nll_backward(const Tensor& grad_loss, const Shape& lp_shape, const Tensor
 template <class T, class F>
 void bce_map(const Tensor& out, const Tensor& x, const Tensor& t, const Tensor& w, const Tensor& pw, const Tensor& g,
              const F& f) {
-    auto ops = cpu::loop_operands<6>(out.shape(), {&out, &x, &t, &w, &pw, &g});
-    cpu::for_each_row<6>(out.shape(), ops, [&](std::array<char*, 6> p, std::array<int64_t, 6> s, int64_t n) {
+    auto ops = loop_operands<6>(out.shape(), {&out, &x, &t, &w, &pw, &g});
+    for_each_row<6>(out.shape(), ops, [&](std::array<char*, 6> p, std::array<int64_t, 6> s, int64_t n) {
         std::array<int64_t, 6> step;
         for (int k = 0; k < 6; ++k) step[k] = s[k] / static_cast<int64_t>(sizeof(T));
         T* o = reinterpret_cast<T*>(p[0]);
@@ -176,4 +176,4 @@ Tensor CpuBackend::bce_with_logits_backward(const Tensor& grad_loss, const Tenso
     return gx;
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

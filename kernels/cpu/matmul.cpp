@@ -12,7 +12,7 @@
 #include <dnnl.h>
 #endif
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 // Products smaller than this (in multiply-adds) run one matrix per thread across the batch.
@@ -38,8 +38,8 @@ void matmul_own(const Tensor& a, const Tensor& b, Tensor& out, int64_t batch, in
     const T* pb = b.data<T>();
     T* pc = out.data<T>();
     for_each_batch(batch, m * n * k, [&](int64_t i) {
-        cpu::gemm<T>(m, n, k, {pa + i * ma.batch_stride, ma.row_stride, ma.col_stride},
-                     {pb + i * mb.batch_stride, mb.row_stride, mb.col_stride}, pc + i * m * n, n, false);
+        gemm<T>(m, n, k, {pa + i * ma.batch_stride, ma.row_stride, ma.col_stride},
+                {pb + i * mb.batch_stride, mb.row_stride, mb.col_stride}, pc + i * m * n, n, false);
     });
 }
 
@@ -110,4 +110,4 @@ Tensor CpuBackend::matmul(const Tensor& a, const Tensor& b) {
     return out;
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

@@ -8,7 +8,7 @@
 #include "kernels/optim_math.h"
 #include "runtime/parallel.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 template <class F>
@@ -97,4 +97,4 @@ void CpuBackend::adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, 
     });
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

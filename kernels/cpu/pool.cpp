@@ -10,7 +10,7 @@
 #include "kernels/pool_shape.h"
 #include "runtime/parallel.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 // Valid (in-input) dilated taps of each output position along one axis: [first, end) stepping by dilation,
@@ -388,4 +388,4 @@ Tensor CpuBackend::adaptive_avg_pool2d_backward(const Tensor& grad_y_in, const S
     return grad_x;
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

@@ -6,7 +6,7 @@
 #include "runtime/parallel.h"
 #include "runtime/philox.h"
 
-namespace engine {
+namespace engine::cpu {
 
 void CpuBackend::random_(Tensor& out, RandomKind kind, double a, double b, uint64_t seed, uint64_t offset) {
     // Explicit fma: the CUDA kernel (random.cu) uses the same rounding, so both backends draw identical values.
@@ -34,4 +34,4 @@ void CpuBackend::random_(Tensor& out, RandomKind kind, double a, double b, uint6
     });
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

@@ -10,7 +10,7 @@
 #include "kernels/kernel_elem.h"
 #include "kernels/reduce_math.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 template <class T, class AccT>
@@ -23,7 +23,7 @@ struct SumOp {
 
 // Sums of contiguous rows let the compiler reorder the additions across vector lanes (omp simd).
 template <class T, class AccT>
-struct SumPolicy : cpu::FoldPolicy<SumOp<T, AccT>> {
+struct SumPolicy : FoldPolicy<SumOp<T, AccT>> {
     static AccT row(const T* x, int64_t n) {
         AccT acc = 0;
 #pragma omp simd reduction(+ : acc)
@@ -46,7 +46,7 @@ void reduce_into(const Tensor& x, const std::vector<int64_t>& dims, Out* out, do
     using Acc = typename Policy::Acc;
     const T* data = reinterpret_cast<const T*>(x.raw_data());
     const std::vector<Acc> acc =
-        cpu::reduce_to_accumulators<Policy>(data, x.shape(), dims, [](T v) { return static_cast<Acc>(v); });
+        reduce_to_accumulators<Policy>(data, x.shape(), dims, [](T v) { return static_cast<Acc>(v); });
     for (size_t i = 0; i < acc.size(); ++i) {
         if constexpr (std::is_floating_point_v<Acc>) {
             out[i] = static_cast<Out>(acc[i] / divisor);
@@ -108,7 +108,7 @@ void arg_extreme(const Tensor& x, int64_t dim, T* value, int64_t* index) {
         });
         return;
     }
-    const int64_t band = cpu::kReduceBand;
+    const int64_t band = kReduceBand;
     const int64_t bands = (inner + band - 1) / band;
     const int64_t grain = grain_for(reduce * std::min(inner, band));
     parallel_for(0, outer * bands, grain, [&](int64_t lo, int64_t hi) {
@@ -148,11 +148,11 @@ Tensor CpuBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<in
                 }
                 break;
             case ReduceOp::Max:
-                reduce_into<cpu::FoldPolicy<ExtremeOp<KernelElem<T>, true>>, KernelElem<T>>(
+                reduce_into<FoldPolicy<ExtremeOp<KernelElem<T>, true>>, KernelElem<T>>(
                     x, dims, reinterpret_cast<KernelElem<T>*>(out.raw_data()), 1.0);
                 break;
             case ReduceOp::Min:
-                reduce_into<cpu::FoldPolicy<ExtremeOp<KernelElem<T>, false>>, KernelElem<T>>(
+                reduce_into<FoldPolicy<ExtremeOp<KernelElem<T>, false>>, KernelElem<T>>(
                     x, dims, reinterpret_cast<KernelElem<T>*>(out.raw_data()), 1.0);
                 break;
         }
@@ -181,4 +181,4 @@ std::pair<Tensor, Tensor> CpuBackend::reduce_with_index(ReduceOp op, const Tenso
     return {values, indices};
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

@@ -6,7 +6,7 @@
 #include "kernels/cpu/reduce_driver.h"
 #include "kernels/reduce_math.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 template <class T>
@@ -14,7 +14,7 @@ struct VarPolicy {
     using Acc = VarAcc;
 
     static Acc row(const T* x, int64_t n) {
-        constexpr int L = cpu::kReduceLanes;
+        constexpr int L = kReduceLanes;
         double lanes[L] = {};
         int64_t i = 0;
         for (; i + L <= n; i += L)
@@ -40,7 +40,7 @@ struct VarPolicy {
     }
 
     static void cols(const T* x, int64_t reduce, int64_t stride, int64_t width, Acc* out) {
-        double mean[cpu::kReduceBand], m2[cpu::kReduceBand];
+        double mean[kReduceBand], m2[kReduceBand];
         for (int64_t b = 0; b < width; ++b) mean[b] = m2[b] = 0;
         for (int64_t r = 0; r < reduce; ++r)
             for (int64_t b = 0; b < width; ++b) mean[b] += static_cast<double>(x[r * stride + b]);
@@ -71,14 +71,13 @@ Tensor CpuBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in,
     const Tensor x = dense(input);
     ENGINE_DISPATCH_FLOATING(x.dtype(), "var", [&] {
         using T = scalar_t;
-        const std::vector<VarAcc> acc =
-            cpu::reduce_to_accumulators<VarPolicy<T>>(x.data<T>(), x.shape(), dims, [](T v) {
-                return VarAcc{1.0, static_cast<double>(v), 0.0};
-            });
+        const std::vector<VarAcc> acc = reduce_to_accumulators<VarPolicy<T>>(x.data<T>(), x.shape(), dims, [](T v) {
+            return VarAcc{1.0, static_cast<double>(v), 0.0};
+        });
         T* o = out.data<T>();
         for (size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(var_value(acc[i], correction));
     });
     return out;
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

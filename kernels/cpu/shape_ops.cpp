@@ -6,7 +6,7 @@
 #include "kernels/pad_shape.h"
 #include "runtime/parallel.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 // The part of an unpadded tensor that survives in the padded one, in both coordinate systems.
@@ -139,4 +139,4 @@ Tensor CpuBackend::pad_backward(const Tensor& grad_y, const Shape& x_shape, cons
     return gx;
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

@@ -9,7 +9,7 @@
 #include "kernels/dim_view.h"
 #include "runtime/parallel.h"
 
-namespace engine {
+namespace engine::cpu {
 namespace {
 
 constexpr int64_t kBand = 256;  // columns per work item when inner > 1
@@ -36,7 +36,7 @@ double row_sum(const T* x, int64_t n) {
 template <bool Log, class T>
 void softmax_row(const T* x, T* y, int64_t n) {
     const T m = row_max(x, n);
-    for (int64_t i = 0; i < n; ++i) y[i] = cpu::exp_nonpositive(x[i] - m);
+    for (int64_t i = 0; i < n; ++i) y[i] = exp_nonpositive(x[i] - m);
     const double sum = row_sum(y, n);
     if (Log) {
         const T log_sum = static_cast<T>(std::log(sum));
@@ -64,14 +64,14 @@ void softmax_cols(const T* x, T* y, int64_t classes, int64_t stride, int64_t wid
         const T* row = x + c * stride;
         T* out = y + c * stride;
         for (int64_t b = 0; b < width; ++b) {
-            const T e = cpu::exp_nonpositive(row[b] - m[b]);
+            const T e = exp_nonpositive(row[b] - m[b]);
             if (!Log) out[b] = e;
             sum[b] += static_cast<double>(e);
         }
     }
     T scale[kBand];
     if (Log) {
-        for (int64_t b = 0; b < width; ++b) scale[b] = cpu::log_positive(static_cast<T>(sum[b]));
+        for (int64_t b = 0; b < width; ++b) scale[b] = log_positive(static_cast<T>(sum[b]));
     } else {
         for (int64_t b = 0; b < width; ++b) scale[b] = static_cast<T>(1.0 / sum[b]);
     }
@@ -98,7 +98,7 @@ void softmax_backward_row(const T* y, const T* g, T* gx, int64_t n) {
     }
     const T s = static_cast<T>(sum);
     if (Log) {
-        for (int64_t i = 0; i < n; ++i) gx[i] = g[i] - cpu::exp_nonpositive(y[i]) * s;
+        for (int64_t i = 0; i < n; ++i) gx[i] = g[i] - exp_nonpositive(y[i]) * s;
     } else {
         for (int64_t i = 0; i < n; ++i) gx[i] = y[i] * (g[i] - s);
     }
@@ -121,7 +121,7 @@ void softmax_backward_cols(const T* y, const T* g, T* gx, int64_t classes, int64
         const T* gr = g + c * stride;
         T* out = gx + c * stride;
         if (Log) {
-            for (int64_t b = 0; b < width; ++b) out[b] = gr[b] - cpu::exp_nonpositive(yr[b]) * s[b];
+            for (int64_t b = 0; b < width; ++b) out[b] = gr[b] - exp_nonpositive(yr[b]) * s[b];
         } else {
             for (int64_t b = 0; b < width; ++b) out[b] = yr[b] * (gr[b] - s[b]);
         }
@@ -201,4 +201,4 @@ Tensor CpuBackend::softmax_backward(const Tensor& y_in, const Tensor& grad_in, i
     return gx;
 }
 
-}  // namespace engine
+}  // namespace engine::cpu

@@ -11,12 +11,8 @@
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/elementwise.cuh"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using cuda_kernels::config_1d;
-using cuda_kernels::global_thread;
-using cuda_kernels::grid_stride;
 
 constexpr int kWarp = 32;
 constexpr int kMaxReduceThreads = 512;
@@ -46,11 +42,11 @@ int reduce_threads(int64_t count) {
     return threads;
 }
 
-cuda::LaunchConfig channel_config(int device, int64_t channels, int64_t count) {
-    cuda::LaunchConfig c;
+LaunchConfig channel_config(int device, int64_t channels, int64_t count) {
+    LaunchConfig c;
     c.grid = dim3(static_cast<unsigned>(std::min(channels, kMaxChannelBlocks)));
     c.block = dim3(static_cast<unsigned>(reduce_threads(count)));
-    c.stream = cuda::current_stream(device);
+    c.stream = current_stream(device);
     return c;
 }
 
@@ -211,16 +207,16 @@ BatchNormForward batch_norm_forward_impl(int device, const Tensor& x, const Tens
     const ChannelVec<const T> w = channel_vec<const T>(weight), b = channel_vec<const T>(bias);
     if (use_batch_stats) {
         const ChannelVec<T> none{nullptr, 0};
-        cuda::launch("batch_norm", x.shape(), channel_config(device, l.c, l.count()), batch_stats_kernel<T>,
-                     x.data<T>(), l, eps, momentum, training ? channel_vec<T>(running_mean) : none,
-                     training ? channel_vec<T>(running_var) : none, w, b, stats);
+        launch("batch_norm", x.shape(), channel_config(device, l.c, l.count()), batch_stats_kernel<T>, x.data<T>(), l,
+               eps, momentum, training ? channel_vec<T>(running_mean) : none,
+               training ? channel_vec<T>(running_var) : none, w, b, stats);
     } else {
-        cuda::launch("batch_norm", x.shape(), config_1d(device, l.c), running_stats_kernel<T>, l.c, eps,
-                     channel_vec<const T>(running_mean), channel_vec<const T>(running_var), w, b, stats);
+        launch("batch_norm", x.shape(), config_1d(device, l.c), running_stats_kernel<T>, l.c, eps,
+               channel_vec<const T>(running_mean), channel_vec<const T>(running_var), w, b, stats);
     }
     if (x.numel() > 0) {
-        cuda::launch("batch_norm", x.shape(), config_1d(device, x.numel()), normalize_kernel<T>, x.data<T>(),
-                     y.data<T>(), l, stats.save_mean, stats.scale, stats.shift);
+        launch("batch_norm", x.shape(), config_1d(device, x.numel()), normalize_kernel<T>, x.data<T>(), y.data<T>(), l,
+               stats.save_mean, stats.scale, stats.shift);
     }
     return {y, save_mean, save_invstd};
 }
@@ -236,12 +232,12 @@ BatchNormGrads batch_norm_backward_impl(int device, const Tensor& grad_y, const 
     T* cp = coefficients.data<T>();
     const GradCoefficients<T> coef{cp, cp + l.c, cp + 2 * l.c};
     const ChannelVec<const T> mean = channel_vec<const T>(save_mean);
-    cuda::launch("batch_norm_backward", x.shape(), channel_config(device, l.c, l.count()), backward_reduce_kernel<T>,
-                 grad_y.data<T>(), x.data<T>(), l, mean, channel_vec<const T>(save_invstd),
-                 channel_vec<const T>(weight), training, coef, grad_weight.data<T>(), grad_bias.data<T>());
+    launch("batch_norm_backward", x.shape(), channel_config(device, l.c, l.count()), backward_reduce_kernel<T>,
+           grad_y.data<T>(), x.data<T>(), l, mean, channel_vec<const T>(save_invstd), channel_vec<const T>(weight),
+           training, coef, grad_weight.data<T>(), grad_bias.data<T>());
     if (x.numel() > 0) {
-        cuda::launch("batch_norm_backward", x.shape(), config_1d(device, x.numel()), backward_apply_kernel<T>,
-                     grad_y.data<T>(), x.data<T>(), grad_x.data<T>(), l, mean, coef);
+        launch("batch_norm_backward", x.shape(), config_1d(device, x.numel()), backward_apply_kernel<T>,
+               grad_y.data<T>(), x.data<T>(), grad_x.data<T>(), l, mean, coef);
     }
     return {grad_x, grad_weight, grad_bias};
 }
@@ -252,7 +248,7 @@ BatchNormForward CudaBackend::batch_norm_forward(const Tensor& x, const Tensor& 
                                                  Tensor& running_mean, Tensor& running_var, bool training,
                                                  double momentum, double eps) {
     const Tensor xc = dense(x);
-    cuda_kernels::set_device(device_index_, "batch_norm");
+    set_device(device_index_, "batch_norm");
     return ENGINE_DISPATCH_FLOATING(x.dtype(), "batch_norm", [&] {
         return batch_norm_forward_impl<scalar_t>(device_index_, xc, weight, bias, running_mean, running_var, training,
                                                  momentum, eps);
@@ -262,10 +258,10 @@ BatchNormForward CudaBackend::batch_norm_forward(const Tensor& x, const Tensor& 
 BatchNormGrads CudaBackend::batch_norm_backward(const Tensor& grad_y, const Tensor& x, const Tensor& weight,
                                                 const Tensor& save_mean, const Tensor& save_invstd, bool training) {
     const Tensor xc = dense(x), gc = dense(grad_y);
-    cuda_kernels::set_device(device_index_, "batch_norm_backward");
+    set_device(device_index_, "batch_norm_backward");
     return ENGINE_DISPATCH_FLOATING(x.dtype(), "batch_norm_backward", [&] {
         return batch_norm_backward_impl<scalar_t>(device_index_, gc, xc, weight, save_mean, save_invstd, training);
     });
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

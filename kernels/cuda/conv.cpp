@@ -7,72 +7,66 @@
 #include "kernels/cuda/kernel_choice.h"
 #include "runtime/cuda_check.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
 
-int64_t conv_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
-    return (in + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
-}
-
 #if ENGINE_WITH_CUDNN
-bool use_cudnn() { return cuda::conv_impl() == cuda::ConvImpl::Cudnn; }
+bool use_cudnn() { return conv_impl() == ConvImpl::Cudnn; }
 #endif
 
 }  // namespace
 
 Tensor CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
     ENGINE_CUDA_CHECK(cudaSetDevice(device_index_), "conv2d");
-    const int64_t oh = conv_out_size(x.size(2), w.size(2), p.stride_h, p.pad_h, p.dilation_h);
-    const int64_t ow = conv_out_size(x.size(3), w.size(3), p.stride_w, p.pad_w, p.dilation_w);
-    const cuda_conv::ConvShape s = cuda_conv::conv_shape(x.shape(), w.shape(), oh, ow, p);
-    Tensor y = empty({s.n, s.o, oh, ow}, x.dtype(), Device::cuda(device_index_));
+    const ConvShape s = conv_forward_shape(x.shape(), w.shape(), p);
+    Tensor y = empty({s.n, s.o, s.oh, s.ow}, x.dtype(), Device::cuda(device_index_));
     if (y.numel() == 0) return y;
     const Tensor xd = dense(x), wd = dense(w), bd = bias.defined() ? dense(bias) : Tensor();
 #if ENGINE_WITH_CUDNN
-    if (use_cudnn() && cuda_conv::conv2d_forward_cudnn(xd, wd, bd, y, s, device_index_)) {
-        cuda::record_conv_impl(cuda::ConvImpl::Cudnn);
+    if (use_cudnn() && conv2d_forward_cudnn(xd, wd, bd, y, s, device_index_)) {
+        record_conv_impl(ConvImpl::Cudnn);
         return y;
     }
 #endif
-    cuda::record_conv_impl(cuda::ConvImpl::Own);
-    cuda_conv::conv2d_forward_own(xd, wd, bd, y, s, device_index_);
+    record_conv_impl(ConvImpl::Own);
+    conv2d_forward_own(xd, wd, bd, y, s, device_index_);
     return y;
 }
 
 Tensor CudaBackend::conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const Shape& x_shape,
                                          const Conv2dParams& p) {
     ENGINE_CUDA_CHECK(cudaSetDevice(device_index_), "conv2d backward");
-    const cuda_conv::ConvShape s = cuda_conv::conv_shape(x_shape, w.shape(), grad_y.size(2), grad_y.size(3), p);
+    const ConvShape s = conv_shape(x_shape, w.shape(), grad_y.size(2), grad_y.size(3), p);
     Tensor grad_x = empty(x_shape, grad_y.dtype(), Device::cuda(device_index_));
     if (grad_x.numel() == 0) return grad_x;
     const Tensor gd = dense(grad_y), wd = dense(w);
 #if ENGINE_WITH_CUDNN
-    if (use_cudnn() && cuda_conv::conv2d_backward_data_cudnn(gd, wd, grad_x, s, device_index_)) {
-        cuda::record_conv_impl(cuda::ConvImpl::Cudnn);
+    if (use_cudnn() && conv2d_backward_data_cudnn(gd, wd, grad_x, s, device_index_)) {
+        record_conv_impl(ConvImpl::Cudnn);
         return grad_x;
     }
 #endif
-    cuda::record_conv_impl(cuda::ConvImpl::Own);
-    cuda_conv::conv2d_backward_data_own(gd, wd, grad_x, s, device_index_);
+    record_conv_impl(ConvImpl::Own);
+    conv2d_backward_data_own(gd, wd, grad_x, s, device_index_);
     return grad_x;
 }
 
 Tensor CudaBackend::conv2d_backward_weight(const Tensor& grad_y, const Tensor& x, const Shape& w_shape,
                                            const Conv2dParams& p) {
     ENGINE_CUDA_CHECK(cudaSetDevice(device_index_), "conv2d backward");
-    const cuda_conv::ConvShape s = cuda_conv::conv_shape(x.shape(), w_shape, grad_y.size(2), grad_y.size(3), p);
+    const ConvShape s = conv_shape(x.shape(), w_shape, grad_y.size(2), grad_y.size(3), p);
     Tensor grad_w = empty(w_shape, x.dtype(), Device::cuda(device_index_));
     if (grad_w.numel() == 0) return grad_w;
     const Tensor gd = dense(grad_y), xd = dense(x);
 #if ENGINE_WITH_CUDNN
-    if (use_cudnn() && cuda_conv::conv2d_backward_weight_cudnn(gd, xd, grad_w, s, device_index_)) {
-        cuda::record_conv_impl(cuda::ConvImpl::Cudnn);
+    if (use_cudnn() && conv2d_backward_weight_cudnn(gd, xd, grad_w, s, device_index_)) {
+        record_conv_impl(ConvImpl::Cudnn);
         return grad_w;
     }
 #endif
-    cuda::record_conv_impl(cuda::ConvImpl::Own);
-    cuda_conv::conv2d_backward_weight_own(gd, xd, grad_w, s, device_index_);
+    record_conv_impl(ConvImpl::Own);
+    conv2d_backward_weight_own(gd, xd, grad_w, s, device_index_);
     return grad_w;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

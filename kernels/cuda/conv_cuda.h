@@ -1,4 +1,4 @@
-// Internal interface of the CUDA backend's 2-D convolutions: the geometry every implementation shares, our
+// Internal interface of the CUDA backend's 2-D convolutions, which share ConvShape (kernels/conv_shape.h): our
 // implicit-GEMM kernels (conv_implicit_gemm.cu, always built) and cuDNN (cudnn_conv.cpp, real build only).
 // Inputs are contiguous and on the device; outputs are preallocated contiguous tensors of the right shape.
 #pragma once
@@ -7,11 +7,7 @@
 #include "kernels/params.h"
 #include "runtime/tensor.h"
 
-namespace engine::cuda_conv {
-
-// Sizes of one convolution (kernels/conv_shape.h).
-using ::engine::ConvShape;
-using ::engine::conv_shape;
+namespace engine::cuda {
 
 void conv2d_forward_own(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, const ConvShape& s,
                         int device);
@@ -30,4 +26,4 @@ bool conv2d_backward_weight_cudnn(const Tensor& grad_y, const Tensor& x, Tensor&
                                   int device);
 #endif
 
-}  // namespace engine::cuda_conv
+}  // namespace engine::cuda

@@ -16,12 +16,8 @@
 #include "runtime/cuda/stream.h"
 #include "runtime/cuda_check.h"
 
-namespace engine::cuda_conv {
+namespace engine::cuda {
 namespace {
-
-using cuda_gemm::BKind;
-using cuda_gemm::ConvGeometry;
-using cuda_gemm::GemmArgs;
 
 // Workspace for the input gradient's columns; images are processed in chunks that fit.
 constexpr size_t kColumnBudget = size_t{256} << 20;
@@ -31,8 +27,8 @@ bool is_pointwise(const ConvShape& s) {
            s.oh == s.h && s.ow == s.w;
 }
 
-ConvGeometry geometry(const ConvShape& s) {
-    ConvGeometry g;
+Im2colGeometry geometry(const ConvShape& s) {
+    Im2colGeometry g;
     g.c = s.group_in();
     g.h = s.h;
     g.w = s.w;
@@ -53,7 +49,7 @@ ConvGeometry geometry(const ConvShape& s) {
 // dx[i] for the input pixels of images [0, images): the sum over kernel taps of the columns that read it.
 // cols is [image][group][c_in_group * KH * KW + tap][oh * OW + ow].
 template <class T>
-__global__ void col2im_kernel(const T* cols, T* dx, int64_t total, ConvGeometry g, int64_t groups) {
+__global__ void col2im_kernel(const T* cols, T* dx, int64_t total, Im2colGeometry g, int64_t groups) {
     const int64_t pixels = g.oh * g.ow, taps = g.kh * g.kw;
     const int64_t channels = g.c * groups;
     const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -115,14 +111,14 @@ void forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, co
         a.b.s0 = in_pixels;
         a.b.s1 = 1;
     }
-    cuda_gemm::gemm(a, kind, device, cuda::current_stream(device), "conv2d forward");
+    gemm(a, kind, device, current_stream(device), "conv2d forward");
 }
 
 template <class T>
 void backward_data(const Tensor& grad_y, const Tensor& w, Tensor& grad_x, const ConvShape& s, int device) {
     const int64_t groups = s.p.groups, cg = s.group_in(), og = s.group_out();
     const int64_t taps = s.kh * s.kw, pixels = s.oh * s.ow, in_pixels = s.h * s.w;
-    const cudaStream_t stream = cuda::current_stream(device);
+    const cudaStream_t stream = current_stream(device);
     // A = W_g^T: (c*taps + tap, o) of the weight (o, c, tap).
     GemmArgs<T> a;
     a.m = cg * taps;
@@ -145,34 +141,34 @@ void backward_data(const Tensor& grad_y, const Tensor& w, Tensor& grad_x, const 
         a.c_outer = s.c * in_pixels;
         a.c_inner = cg * in_pixels;
         a.c_size = s.n * s.c * in_pixels;
-        cuda_gemm::gemm(a, BKind::Dense, device, stream, "conv2d backward (input)");
+        gemm(a, BKind::Dense, device, stream, "conv2d backward (input)");
         return;
     }
     const int64_t cols_per_image = s.c * taps * pixels;
     const int64_t chunk =
         std::max<int64_t>(1, std::min<int64_t>(s.n, kColumnBudget / (sizeof(T) * std::max<int64_t>(1, cols_per_image))));
-    cuda::DeviceBuffer cols(device, static_cast<size_t>(chunk * cols_per_image) * sizeof(T));
+    DeviceBuffer cols(device, static_cast<size_t>(chunk * cols_per_image) * sizeof(T));
     a.c = cols.as<T>();
     a.ldc = pixels;
     a.c_outer = groups * cg * taps * pixels;
     a.c_inner = cg * taps * pixels;
-    const ConvGeometry g = geometry(s);
+    const Im2colGeometry g = geometry(s);
     for (int64_t n0 = 0; n0 < s.n; n0 += chunk) {
         const int64_t images = std::min(chunk, s.n - n0);
         GemmArgs<T> part = a;
         part.outer_count = images;
         part.b.ptr = grad_y.data<T>() + n0 * s.o * pixels;
         part.c_size = images * cols_per_image;
-        cuda_gemm::gemm(part, BKind::Dense, device, stream, "conv2d backward (input)");
+        gemm(part, BKind::Dense, device, stream, "conv2d backward (input)");
 
         const int64_t total = images * s.c * in_pixels;
         constexpr int kThreads = 256;
-        cuda::LaunchConfig config;
+        LaunchConfig config;
         config.grid = dim3(static_cast<unsigned>(std::min<int64_t>((total + kThreads - 1) / kThreads, 65535)));
         config.block = dim3(kThreads);
         config.stream = stream;
-        cuda::launch("conv2d backward (input): col2im", grad_x.shape(), config, col2im_kernel<T>,
-                     static_cast<const T*>(cols.as<T>()), grad_x.data<T>() + n0 * s.c * in_pixels, total, g, groups);
+        launch("conv2d backward (input): col2im", grad_x.shape(), config, col2im_kernel<T>,
+               static_cast<const T*>(cols.as<T>()), grad_x.data<T>() + n0 * s.c * in_pixels, total, g, groups);
     }
 }
 
@@ -199,7 +195,7 @@ void backward_weight(const Tensor& grad_y, const Tensor& x, Tensor& grad_w, cons
     a.ldc = cg * taps;
     a.c_inner = og * cg * taps;
     a.c_size = s.o * cg * taps;
-    cuda_gemm::gemm(a, BKind::Im2colT, device, cuda::current_stream(device), "conv2d backward (weight)");
+    gemm(a, BKind::Im2colT, device, current_stream(device), "conv2d backward (weight)");
 }
 
 }  // namespace
@@ -222,4 +218,4 @@ void conv2d_backward_weight_own(const Tensor& grad_y, const Tensor& x, Tensor& g
                              [&] { backward_weight<scalar_t>(grad_y, x, grad_w, s, device); });
 }
 
-}  // namespace engine::cuda_conv
+}  // namespace engine::cuda

@@ -5,7 +5,7 @@
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/elementwise.cuh"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
 
 template <class T>
@@ -22,21 +22,20 @@ struct Convert {
 }  // namespace
 
 void CudaBackend::fill_(Tensor& out, double value) {
-    cuda_kernels::set_device(device_index_, "fill_");
+    set_device(device_index_, "fill_");
     ENGINE_DISPATCH_ALL(out.dtype(), "fill_", [&] {
-        cuda_kernels::map<scalar_t>("fill_", device_index_, out, FillValue<scalar_t>{static_cast<scalar_t>(value)},
-                                    {});
+        map<scalar_t>("fill_", device_index_, out, FillValue<scalar_t>{static_cast<scalar_t>(value)}, {});
     });
 }
 
 void CudaBackend::copy_(Tensor& dst, const Tensor& src) {
-    cuda_kernels::set_device(device_index_, "copy_");
+    set_device(device_index_, "copy_");
     ENGINE_DISPATCH_ALL(dst.dtype(), "copy_", [&] {
         using dst_t = scalar_t;
         ENGINE_DISPATCH_ALL(src.dtype(), "copy_", [&] {
-            cuda_kernels::map<dst_t, scalar_t>("copy_", device_index_, dst, Convert<dst_t, scalar_t>{}, {&src});
+            map<dst_t, scalar_t>("copy_", device_index_, dst, Convert<dst_t, scalar_t>{}, {&src});
         });
     });
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

@@ -19,7 +19,7 @@
 #include "kernels/backend.h"
 #include "runtime/cuda_check.h"
 
-namespace engine::cuda_matmul {
+namespace engine::cuda {
 namespace {
 
 std::string status_text(cublasStatus_t status) {
@@ -107,7 +107,7 @@ bool run(const Tensor& a_in, const Tensor& b_in, Tensor& out, int64_t batch, int
     }
     if (!la || !lb || !fits_int(la->ld) || !fits_int(lb->ld)) return false;
     cublasHandle_t handle = handle_for(device, stream);
-    const bool tf32 = std::is_same_v<T, float> && cuda::allow_tf32();
+    const bool tf32 = std::is_same_v<T, float> && allow_tf32();
     ENGINE_CUBLAS_CHECK(cublasSetMathMode(handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
                         "matmul: cublasSetMathMode");
     const T alpha = 1, beta = 0;
@@ -130,6 +130,6 @@ bool matmul_cublas(const Tensor& a, const Tensor& b, Tensor& out, int64_t batch,
     return false;
 }
 
-}  // namespace engine::cuda_matmul
+}  // namespace engine::cuda
 
 #endif  // ENGINE_WITH_CUDNN

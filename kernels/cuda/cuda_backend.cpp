@@ -7,15 +7,15 @@
 
 #include "runtime/cuda_device.h"
 
-namespace engine {
+namespace engine::cuda {
 
-Backend& cuda_backend(int device_index) {
+Backend& backend(int device_index) {
     static std::once_flag once;
     static std::vector<std::unique_ptr<CudaBackend>> backends;
     std::call_once(once, [] {
-        for (int i = 0; i < cuda::device_count(); ++i) backends.push_back(std::make_unique<CudaBackend>(i));
+        for (int i = 0; i < device_count(); ++i) backends.push_back(std::make_unique<CudaBackend>(i));
     });
     return *backends.at(static_cast<size_t>(device_index));
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

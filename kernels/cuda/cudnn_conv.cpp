@@ -21,7 +21,7 @@
 #include "runtime/cuda/stream.h"
 #include "runtime/cuda_check.h"
 
-namespace engine::cuda_conv {
+namespace engine::cuda {
 namespace {
 
 #define ENGINE_CUDNN_CHECK(expr, ...)                                                                         \
@@ -259,14 +259,14 @@ struct Scale {
 template <class Run>
 bool run_cudnn(Direction direction, DType dtype, const ConvShape& s, int device, const Run& run) {
     if (!supported(s)) return false;
-    const Problem pr{direction, dtype, s, device, cuda::allow_tf32()};
-    const cudaStream_t stream = cuda::current_stream(device);
+    const Problem pr{direction, dtype, s, device, allow_tf32()};
+    const cudaStream_t stream = current_stream(device);
     cudnnHandle_t handle = handle_for(device, stream);
     Descriptors d(pr);
     const std::optional<Algorithm> algorithm = algorithm_for(pr, d, handle);
     if (!algorithm) return false;
     if (!pr.fma_only()) d.conv.set_math(algorithm->math);
-    cuda::DeviceBuffer workspace(device, algorithm->workspace);
+    DeviceBuffer workspace(device, algorithm->workspace);
     run(handle, d, *algorithm, workspace);
     return true;
 }
@@ -276,7 +276,7 @@ bool run_cudnn(Direction direction, DType dtype, const ConvShape& s, int device,
 bool conv2d_forward_cudnn(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, const ConvShape& s,
                           int device) {
     return run_cudnn(Direction::Forward, x.dtype(), s, device,
-                     [&](cudnnHandle_t h, const Descriptors& d, const Algorithm& a, const cuda::DeviceBuffer& ws) {
+                     [&](cudnnHandle_t h, const Descriptors& d, const Algorithm& a, const DeviceBuffer& ws) {
                          const Scale one{1.0f, 1.0}, zero{0.0f, 0.0};
                          const DType t = x.dtype();
                          ENGINE_CUDNN_CHECK(cudnnConvolutionForward(
@@ -297,7 +297,7 @@ bool conv2d_forward_cudnn(const Tensor& x, const Tensor& w, const Tensor& bias, 
 bool conv2d_backward_data_cudnn(const Tensor& grad_y, const Tensor& w, Tensor& grad_x, const ConvShape& s,
                                 int device) {
     return run_cudnn(Direction::BackwardData, grad_y.dtype(), s, device,
-                     [&](cudnnHandle_t h, const Descriptors& d, const Algorithm& a, const cuda::DeviceBuffer& ws) {
+                     [&](cudnnHandle_t h, const Descriptors& d, const Algorithm& a, const DeviceBuffer& ws) {
                          const Scale one{1.0f, 1.0}, zero{0.0f, 0.0};
                          const DType t = grad_y.dtype();
                          ENGINE_CUDNN_CHECK(
@@ -313,7 +313,7 @@ bool conv2d_backward_data_cudnn(const Tensor& grad_y, const Tensor& w, Tensor& g
 bool conv2d_backward_weight_cudnn(const Tensor& grad_y, const Tensor& x, Tensor& grad_w, const ConvShape& s,
                                   int device) {
     return run_cudnn(Direction::BackwardFilter, grad_y.dtype(), s, device,
-                     [&](cudnnHandle_t h, const Descriptors& d, const Algorithm& a, const cuda::DeviceBuffer& ws) {
+                     [&](cudnnHandle_t h, const Descriptors& d, const Algorithm& a, const DeviceBuffer& ws) {
                          const Scale one{1.0f, 1.0}, zero{0.0f, 0.0};
                          const DType t = grad_y.dtype();
                          ENGINE_CUDNN_CHECK(
@@ -326,6 +326,6 @@ bool conv2d_backward_weight_cudnn(const Tensor& grad_y, const Tensor& x, Tensor&
                      });
 }
 
-}  // namespace engine::cuda_conv
+}  // namespace engine::cuda
 
 #endif  // ENGINE_WITH_CUDNN

@@ -6,10 +6,8 @@
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/scalar_math.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using cuda_kernels::map;
 
 // The device's integer pow (see scalar_math.h): its double pow is not exact on integers.
 constexpr scalar::IntegerPow kIntegerPow = scalar::IntegerPow::BySquaring;
@@ -84,7 +82,7 @@ struct ClampGradFn {
 
 Tensor CudaBackend::unary(UnaryOp op, const Tensor& x) {
     const char* name = unary_op_name(op);
-    cuda_kernels::set_device(device_index_, name);
+    set_device(device_index_, name);
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     ENGINE_DISPATCH_ALL(x.dtype(), name, [&] {
         map<scalar_t, scalar_t>(name, device_index_, out, UnaryFn<scalar_t>{op}, {&x});
@@ -94,7 +92,7 @@ Tensor CudaBackend::unary(UnaryOp op, const Tensor& x) {
 
 Tensor CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& grad_y) {
     const char* name = unary_op_name(op);
-    cuda_kernels::set_device(device_index_, name);
+    set_device(device_index_, name);
     Tensor out = empty(grad_y.shape(), grad_y.dtype(), grad_y.device());
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), name, [&] {
         map<scalar_t, scalar_t, scalar_t, scalar_t>(name, device_index_, out, UnaryGradFn<scalar_t>{op},
@@ -105,7 +103,7 @@ Tensor CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y,
 
 Tensor CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     const char* name = binary_op_name(op);
-    cuda_kernels::set_device(device_index_, name);
+    set_device(device_index_, name);
     Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), a.device());
     ENGINE_DISPATCH_ALL(a.dtype(), name, [&] {
         map<scalar_t, scalar_t, scalar_t>(name, device_index_, out, BinaryFn<scalar_t>{op}, {&a, &b});
@@ -115,7 +113,7 @@ Tensor CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 
 Tensor CudaBackend::binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first) {
     const char* name = binary_op_name(op);
-    cuda_kernels::set_device(device_index_, name);
+    set_device(device_index_, name);
     Tensor out = empty(a.shape(), a.dtype(), a.device());
     ENGINE_DISPATCH_ALL(a.dtype(), name, [&] {
         const scalar_t sv = static_cast<scalar_t>(s);
@@ -130,7 +128,7 @@ Tensor CudaBackend::binary_scalar(BinaryOp op, const Tensor& a, double s, bool s
 
 void CudaBackend::binary_(BinaryOp op, Tensor& a, const Tensor& b) {
     const char* name = binary_op_name(op);
-    cuda_kernels::set_device(device_index_, name);
+    set_device(device_index_, name);
     ENGINE_DISPATCH_ALL(a.dtype(), name, [&] {
         map<scalar_t, scalar_t, scalar_t>(name, device_index_, a, BinaryFn<scalar_t>{op}, {&a, &b});
     });
@@ -138,7 +136,7 @@ void CudaBackend::binary_(BinaryOp op, Tensor& a, const Tensor& b) {
 
 Tensor CudaBackend::compare(CompareOp op, const Tensor& a, const Tensor& b) {
     const char* name = compare_op_name(op);
-    cuda_kernels::set_device(device_index_, name);
+    set_device(device_index_, name);
     Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), DType::Bool, a.device());
     ENGINE_DISPATCH_ALL(a.dtype(), name, [&] {
         map<bool, scalar_t, scalar_t>(name, device_index_, out, CompareFn<scalar_t>{op}, {&a, &b});
@@ -148,7 +146,7 @@ Tensor CudaBackend::compare(CompareOp op, const Tensor& a, const Tensor& b) {
 
 Tensor CudaBackend::compare_scalar(CompareOp op, const Tensor& a, double s) {
     const char* name = compare_op_name(op);
-    cuda_kernels::set_device(device_index_, name);
+    set_device(device_index_, name);
     Tensor out = empty(a.shape(), DType::Bool, a.device());
     ENGINE_DISPATCH_ALL(a.dtype(), name, [&] {
         map<bool, scalar_t>(name, device_index_, out, CompareScalarFn<scalar_t>{op, s}, {&a});
@@ -157,7 +155,7 @@ Tensor CudaBackend::compare_scalar(CompareOp op, const Tensor& a, double s) {
 }
 
 Tensor CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-    cuda_kernels::set_device(device_index_, "where");
+    set_device(device_index_, "where");
     const Shape shape = broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
     Tensor out = empty(shape, a.dtype(), a.device());
     ENGINE_DISPATCH_ALL(a.dtype(), "where", [&] {
@@ -167,7 +165,7 @@ Tensor CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b) 
 }
 
 Tensor CudaBackend::clamp(const Tensor& x, double lo, double hi) {
-    cuda_kernels::set_device(device_index_, "clamp");
+    set_device(device_index_, "clamp");
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     ENGINE_DISPATCH_ALL(x.dtype(), "clamp", [&] {
         map<scalar_t, scalar_t>("clamp", device_index_, out, ClampFn<scalar_t>{lo, hi}, {&x});
@@ -176,7 +174,7 @@ Tensor CudaBackend::clamp(const Tensor& x, double lo, double hi) {
 }
 
 Tensor CudaBackend::clamp_backward(const Tensor& x, double lo, double hi, const Tensor& grad_y) {
-    cuda_kernels::set_device(device_index_, "clamp_backward");
+    set_device(device_index_, "clamp_backward");
     Tensor out = empty(grad_y.shape(), grad_y.dtype(), grad_y.device());
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), "clamp_backward", [&] {
         map<scalar_t, scalar_t, scalar_t>("clamp_backward", device_index_, out, ClampGradFn<scalar_t>{lo, hi},
@@ -185,4 +183,4 @@ Tensor CudaBackend::clamp_backward(const Tensor& x, double lo, double hi, const 
     return out;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

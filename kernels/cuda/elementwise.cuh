@@ -15,7 +15,7 @@
 #include "runtime/cuda/stream.h"
 #include "runtime/cuda_check.h"
 
-namespace engine::cuda_kernels {
+namespace engine::cuda {
 
 // Makes `device` current for the calling thread before a kernel family allocates or launches on it.
 inline void set_device(int device, const char* op) { ENGINE_CUDA_CHECK(cudaSetDevice(device), op); }
@@ -43,12 +43,12 @@ inline LaunchBlocks1D grid_for(int64_t work_items, int threads = kElementwiseThr
     return {static_cast<unsigned>(blocks), threads};
 }
 
-inline cuda::LaunchConfig config_1d(int device, int64_t work_items, int threads = kElementwiseThreads) {
+inline LaunchConfig config_1d(int device, int64_t work_items, int threads = kElementwiseThreads) {
     const LaunchBlocks1D b = grid_for(work_items, threads);
-    cuda::LaunchConfig c;
+    LaunchConfig c;
     c.grid = dim3(b.blocks);
     c.block = dim3(static_cast<unsigned>(threads));
-    c.stream = cuda::current_stream(device);
+    c.stream = current_stream(device);
     return c;
 }
 
@@ -120,16 +120,14 @@ void launch_strided_pieces(const char* op, const Shape& label, int device, const
         const bool vectorised = n >= kVectorWidth && aligned_for_vectors(out, sizeof(Out)) &&
                                 (aligned_for_vectors(in, sizeof(In)) && ...);
         if (vectorised) {
-            cuda::launch(op, label, config_1d(device, n / kVectorWidth), map_contiguous_kernel<true, F, Out, In...>,
-                         n, f, out, in...);
+            launch(op, label, config_1d(device, n / kVectorWidth), map_contiguous_kernel<true, F, Out, In...>, n, f,
+                   out, in...);
         } else {
-            cuda::launch(op, label, config_1d(device, n), map_contiguous_kernel<false, F, Out, In...>, n, f, out,
-                         in...);
+            launch(op, label, config_1d(device, n), map_contiguous_kernel<false, F, Out, In...>, n, f, out, in...);
         }
         return;
     }
-    cuda::launch(op, label, config_1d(device, n), map_strided_kernel<N, F, Out, In...>, n, make_indexer<N>(g), f,
-                 out, in...);
+    launch(op, label, config_1d(device, n), map_strided_kernel<N, F, Out, In...>, n, make_indexer<N>(g), f, out, in...);
 }
 
 }  // namespace map_detail
@@ -156,4 +154,4 @@ void map(const char* op, int device, const Tensor& out, const F& f, const std::a
                                   std::index_sequence_for<In...>{});
 }
 
-}  // namespace engine::cuda_kernels
+}  // namespace engine::cuda

@@ -19,7 +19,7 @@
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
 
-namespace engine::cuda_gemm {
+namespace engine::cuda {
 namespace {
 
 using namespace tile;
@@ -202,12 +202,12 @@ void launch_tiles(GemmArgs<T> p, int device, cudaStream_t stream, const char* op
             q.b.ptr += o0 * p.b.batch_outer;
             q.c += o0 * p.c_outer + row0 * p.ldc;
             if (q.bias != nullptr) q.bias += row0;
-            cuda::LaunchConfig config;
+            LaunchConfig config;
             config.grid = dim3(static_cast<unsigned>(n_tiles), static_cast<unsigned>(ceil_div(q.m, Cfg::BM)),
                                static_cast<unsigned>(q.outer_count * per_outer));
             config.block = dim3(Cfg::kThreads);
             config.stream = stream;
-            cuda::launch(op, Shape{p.m, p.n, p.k}, config, gemm_kernel<T, Cfg, kB>, q);
+            launch(op, Shape{p.m, p.n, p.k}, config, gemm_kernel<T, Cfg, kB>, q);
         }
     }
 }
@@ -244,7 +244,7 @@ void run(GemmArgs<T> p, BKind b_kind, int device, cudaStream_t stream, const cha
     }
     p.k_per_split = ceil_div(ceil_div(p.k, splits), Cfg::BK) * Cfg::BK;
     p.splits = ceil_div(p.k, p.k_per_split);
-    cuda::DeviceBuffer partial(device, static_cast<size_t>(p.splits * p.c_size) * sizeof(T));
+    DeviceBuffer partial(device, static_cast<size_t>(p.splits * p.c_size) * sizeof(T));
     GemmArgs<T> q = p;
     q.c = partial.as<T>();
     q.c_split = p.c_size;
@@ -254,13 +254,13 @@ void run(GemmArgs<T> p, BKind b_kind, int device, cudaStream_t stream, const cha
     launch_for_kind<T, Cfg>(q, b_kind, device, stream, op);
 
     constexpr int kThreads = 256;
-    cuda::LaunchConfig config;
+    LaunchConfig config;
     config.grid = dim3(static_cast<unsigned>(std::min<int64_t>(ceil_div(p.c_size, kThreads), 8192)));
     config.block = dim3(kThreads);
     config.stream = stream;
     const int64_t bias_mod = std::max<int64_t>(1, p.inner_count * p.m);
-    cuda::launch(op, Shape{p.splits, p.c_size}, config, sum_splits_kernel<T>, static_cast<const T*>(q.c), p.splits,
-                 p.c_size, p.c, p.bias, std::max<int64_t>(p.n, 1), bias_mod, p.beta);
+    launch(op, Shape{p.splits, p.c_size}, config, sum_splits_kernel<T>, static_cast<const T*>(q.c), p.splits, p.c_size,
+           p.c, p.bias, std::max<int64_t>(p.n, 1), bias_mod, p.beta);
 }
 
 }  // namespace
@@ -289,4 +289,4 @@ void gemm(GemmArgs<T> p, BKind b_kind, int device, cudaStream_t stream, const ch
 template void gemm<float>(GemmArgs<float>, BKind, int, cudaStream_t, const char*);
 template void gemm<double>(GemmArgs<double>, BKind, int, cudaStream_t, const char*);
 
-}  // namespace engine::cuda_gemm
+}  // namespace engine::cuda

@@ -8,7 +8,7 @@
 
 #include "runtime/cuda_api.h"
 
-namespace engine::cuda_gemm {
+namespace engine::cuda {
 
 // How B is read. Dense: a strided matrix. Im2col: B (C*KH*KW x OH*OW) is the im2col matrix of one image of a
 // convolution's input (rows c*KH*KW + kh*KW + kw, columns oh*OW + ow). Im2colT: B (N*OH*OW x C*KH*KW) is the
@@ -28,7 +28,7 @@ struct Operand {
 };
 
 // A convolution's geometry as the im2col operand sees it (per group: c is the group's channel count).
-struct ConvGeometry {
+struct Im2colGeometry {
     int64_t c = 0, h = 0, w = 0;
     int64_t kh = 1, kw = 1, oh = 1, ow = 1;
     int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
@@ -44,7 +44,7 @@ struct GemmArgs {
     int64_t m = 0, n = 0, k = 0;
     int64_t outer_count = 1, inner_count = 1;
     Operand<T> a, b;
-    ConvGeometry conv;
+    Im2colGeometry conv;
     T* c = nullptr;
     int64_t ldc = 0, c_outer = 0, c_inner = 0, c_size = 0;
     const T* bias = nullptr;  // row i of batch (outer, inner) adds bias[inner * bias_inner + i]
@@ -60,4 +60,4 @@ struct GemmArgs {
 template <class T>
 void gemm(GemmArgs<T> args, BKind b_kind, int device, cudaStream_t stream, const char* op);
 
-}  // namespace engine::cuda_gemm
+}  // namespace engine::cuda

@@ -16,7 +16,7 @@
 #define GEMM_UNROLL
 #endif
 
-namespace engine::cuda_gemm::tile {
+namespace engine::cuda::tile {
 
 // Elements per 16-byte vector.
 template <class T>
@@ -150,14 +150,14 @@ struct Im2colLoader {
     static_assert(R * C == NT * V && C % V == 0 && NT % (C / V) == 0, "one group per thread");
 
     const T* x;
-    ConvGeometry g;
+    Im2colGeometry g;
     int64_t k_end;
     int r_local, c_local;
     int64_t ih0[V], iw0[V];
     bool valid[V];
 
-    __device__ void init(const Operand<T>& op, const ConvGeometry& geometry, int64_t outer, int64_t inner,
-                         int64_t n0, int64_t n_end, int64_t k_limit, int tid) {
+    __device__ void init(const Operand<T>& op, const Im2colGeometry& geometry, int64_t outer, int64_t inner, int64_t n0,
+                         int64_t n_end, int64_t k_limit, int tid) {
         x = op.ptr + outer * op.batch_outer + inner * op.batch_inner;
         g = geometry;
         k_end = k_limit;
@@ -203,14 +203,14 @@ struct Im2colTLoader {
     static_assert(R * C == NT * V && R % V == 0, "one group per thread");
 
     const T* x;
-    ConvGeometry g;
+    Im2colGeometry g;
     int64_t k_end;
     int r_local, c_local;
     bool valid;
     int64_t channel_offset, kh_offset, kw_offset;
 
-    __device__ void init(const Operand<T>& op, const ConvGeometry& geometry, int64_t outer, int64_t inner,
-                         int64_t n0, int64_t n_end, int64_t k_limit, int tid) {
+    __device__ void init(const Operand<T>& op, const Im2colGeometry& geometry, int64_t outer, int64_t inner, int64_t n0,
+                         int64_t n_end, int64_t k_limit, int tid) {
         x = op.ptr + outer * op.batch_outer + inner * op.batch_inner;
         g = geometry;
         k_end = k_limit;
@@ -259,4 +259,4 @@ using BLoaderFor = std::conditional_t<
     std::conditional_t<kB == BKind::Im2col, Im2colLoader<T, Cfg::BK, Cfg::BN, Cfg::kThreads>,
                        Im2colTLoader<T, Cfg::BK, Cfg::BN, Cfg::kThreads>>>;
 
-}  // namespace engine::cuda_gemm::tile
+}  // namespace engine::cuda::tile

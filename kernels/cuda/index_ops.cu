@@ -15,14 +15,8 @@
 #include "kernels/index_dims.h"
 #include "kernels/kernel_elem.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using cuda_kernels::config_1d;
-using cuda_kernels::global_thread;
-using cuda_kernels::grid_stride;
-using cuda_kernels::StridedIndexer;
-using cuda_kernels::TensorInfo;
 
 // Below this many independent output columns, index_add of floats spreads the index over threads (atomicAdd).
 constexpr int64_t kSerialIndexAddColumns = int64_t{1} << 16;
@@ -48,10 +42,9 @@ public:
         if (index.numel() == 0) return;
         first_bad_ = empty({1}, DType::Int64, index.device());
         // All bits set: no bad position (the largest unsigned value, which atomicMin only lowers).
-        ENGINE_CUDA_CHECK(cudaMemsetAsync(first_bad_.raw_data(), 0xFF, sizeof(int64_t), cuda::current_stream(device)),
-                          op);
-        cuda::launch(op, index.shape(), config_1d(device, index.numel()), check_index_kernel<I>, index.data<I>(),
-                     index.numel(), size, static_cast<unsigned long long*>(first_bad_.raw_data()));
+        ENGINE_CUDA_CHECK(cudaMemsetAsync(first_bad_.raw_data(), 0xFF, sizeof(int64_t), current_stream(device)), op);
+        launch(op, index.shape(), config_1d(device, index.numel()), check_index_kernel<I>, index.data<I>(),
+               index.numel(), size, static_cast<unsigned long long*>(first_bad_.raw_data()));
     }
 
     void finish() const {
@@ -148,14 +141,13 @@ void scatter_into(int device, Tensor& out, int64_t dim, const Tensor& index, con
         ScatterLines s;
         s.lines = shape_numel(line_shape);
         s.len = indexed_dim_size(index, dim);
-        s.start = cuda_kernels::make_indexer<3>(
-            cuda_kernels::collapse<3>(line_shape, {out.strides(), index.strides(), src_strides}));
+        s.start = make_indexer<3>(collapse<3>(line_shape, {out.strides(), index.strides(), src_strides}));
         s.out_step = indexed_dim_stride(out, dim);
         s.index_step = indexed_dim_stride(index, dim);
         s.src_step = src && src->dim() > 0 ? src_strides[dim] : 0;
-        cuda::launch("scatter", index.shape(), config_1d(device, s.lines), scatter_kernel<T, I>,
-                     static_cast<T*>(out.raw_data()), index.data<I>(),
-                     src ? static_cast<const T*>(src->raw_data()) : nullptr, value, add, s, size);
+        launch("scatter", index.shape(), config_1d(device, s.lines), scatter_kernel<T, I>,
+               static_cast<T*>(out.raw_data()), index.data<I>(), src ? static_cast<const T*>(src->raw_data()) : nullptr,
+               value, add, s, size);
     }
     check.finish();
 }
@@ -169,13 +161,13 @@ void index_add_into(int device, Tensor& out, const Tensor& index, const Tensor& 
     const T* from = static_cast<const T*>(src.raw_data());
     if constexpr (std::is_floating_point<T>::value) {
         if (columns < kSerialIndexAddColumns && count > 1) {
-            cuda::launch("index_add", out.shape(), config_1d(device, src.numel()), index_add_atomic_kernel<T, I>, o,
-                         index.data<I>(), from, src.numel(), s.inner, count, size);
+            launch("index_add", out.shape(), config_1d(device, src.numel()), index_add_atomic_kernel<T, I>, o,
+                   index.data<I>(), from, src.numel(), s.inner, count, size);
             return;
         }
     }
-    cuda::launch("index_add", out.shape(), config_1d(device, columns), index_add_kernel<T, I>, o, index.data<I>(), from,
-                 columns, s.inner, count, size);
+    launch("index_add", out.shape(), config_1d(device, columns), index_add_kernel<T, I>, o, index.data<I>(), from,
+           columns, s.inner, count, size);
 }
 
 }  // namespace
@@ -183,18 +175,18 @@ void index_add_into(int device, Tensor& out, const Tensor& index, const Tensor& 
 Tensor CudaBackend::gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
     const Tensor index = dense(index_in);
     Tensor out = empty(index.shape(), x.dtype(), x.device());
-    cuda_kernels::set_device(device_index_, "gather");
+    set_device(device_index_, "gather");
     ENGINE_DISPATCH_ALL(x.dtype(), "gather", [&] {
         using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "gather", [&] {
             const int64_t size = indexed_dim_size(x, dim);
             const IndexCheck<index_t> check(device_index_, "gather", index, dim, size);
             if (index.numel() > 0) {
-                const TensorInfo x_info = cuda_kernels::make_indexer<1>(
-                    cuda_kernels::collapse<1>(index.shape(), std::array<Strides, 1>{strides_without_dim(x, dim)}));
-                cuda::launch("gather", index.shape(), config_1d(device_index_, index.numel()),
-                             gather_kernel<T, index_t>, static_cast<const T*>(x.raw_data()), index.data<index_t>(),
-                             static_cast<T*>(out.raw_data()), index.numel(), x_info, indexed_dim_stride(x, dim), size);
+                const TensorInfo x_info =
+                    make_indexer<1>(collapse<1>(index.shape(), std::array<Strides, 1>{strides_without_dim(x, dim)}));
+                launch("gather", index.shape(), config_1d(device_index_, index.numel()), gather_kernel<T, index_t>,
+                       static_cast<const T*>(x.raw_data()), index.data<index_t>(), static_cast<T*>(out.raw_data()),
+                       index.numel(), x_info, indexed_dim_stride(x, dim), size);
             }
             check.finish();
         });
@@ -207,7 +199,7 @@ Tensor CudaBackend::scatter(const Tensor& self, int64_t dim, const Tensor& index
     const Tensor index = dense(index_in);
     Tensor out = empty(self.shape(), self.dtype(), self.device());
     copy_(out, self);
-    cuda_kernels::set_device(device_index_, "scatter");
+    set_device(device_index_, "scatter");
     ENGINE_DISPATCH_ALL(self.dtype(), "scatter", [&] {
         using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "scatter", [&] {
@@ -221,7 +213,7 @@ Tensor CudaBackend::scatter_value(const Tensor& self, int64_t dim, const Tensor&
     const Tensor index = dense(index_in);
     Tensor out = empty(self.shape(), self.dtype(), self.device());
     copy_(out, self);
-    cuda_kernels::set_device(device_index_, "scatter");
+    set_device(device_index_, "scatter");
     ENGINE_DISPATCH_ALL(self.dtype(), "scatter", [&] {
         using T = KernelElem<scalar_t>;
         const T v = static_cast<T>(static_cast<scalar_t>(value));
@@ -237,18 +229,18 @@ Tensor CudaBackend::index_select(const Tensor& x, int64_t dim, const Tensor& ind
     Shape out_shape = x.shape();
     if (!out_shape.empty()) out_shape[dim] = count;
     Tensor out = empty(out_shape, x.dtype(), x.device());
-    cuda_kernels::set_device(device_index_, "index_select");
+    set_device(device_index_, "index_select");
     ENGINE_DISPATCH_ALL(x.dtype(), "index_select", [&] {
         using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "index_select", [&] {
             const IndexCheck<index_t> check(device_index_, "index_select", index, dim, size);
             if (out.numel() > 0) {
-                const TensorInfo x_info = cuda_kernels::make_indexer<1>(
-                    cuda_kernels::collapse<1>(out_shape, std::array<Strides, 1>{strides_without_dim(x, dim)}));
-                cuda::launch("index_select", x.shape(), config_1d(device_index_, out.numel()),
-                             index_select_kernel<T, index_t>, static_cast<const T*>(x.raw_data()),
-                             index.data<index_t>(), static_cast<T*>(out.raw_data()), out.numel(), x_info,
-                             indexed_dim_stride(x, dim), count, view_around_dim(out_shape, dim).inner, size);
+                const TensorInfo x_info =
+                    make_indexer<1>(collapse<1>(out_shape, std::array<Strides, 1>{strides_without_dim(x, dim)}));
+                launch("index_select", x.shape(), config_1d(device_index_, out.numel()),
+                       index_select_kernel<T, index_t>, static_cast<const T*>(x.raw_data()), index.data<index_t>(),
+                       static_cast<T*>(out.raw_data()), out.numel(), x_info, indexed_dim_stride(x, dim), count,
+                       view_around_dim(out_shape, dim).inner, size);
             }
             check.finish();
         });
@@ -261,7 +253,7 @@ Tensor CudaBackend::index_add(const Tensor& self, int64_t dim, const Tensor& ind
     Tensor out = empty(self.shape(), self.dtype(), self.device());
     copy_(out, self);
     const int64_t size = indexed_dim_size(out, dim);
-    cuda_kernels::set_device(device_index_, "index_add");
+    set_device(device_index_, "index_add");
     ENGINE_DISPATCH_ALL(self.dtype(), "index_add", [&] {
         using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "index_add", [&] {
@@ -273,4 +265,4 @@ Tensor CudaBackend::index_add(const Tensor& self, int64_t dim, const Tensor& ind
     return out;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

@@ -12,12 +12,8 @@
 #include "kernels/dim_view.h"
 #include "kernels/interp_coords.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using cuda_kernels::config_1d;
-using cuda_kernels::global_thread;
-using cuda_kernels::grid_stride;
 
 // The outputs [first, end) that read input index i: nearest_source is non-decreasing in o, so two binary
 // searches find them.
@@ -96,14 +92,14 @@ Tensor CudaBackend::interpolate_forward(const Tensor& x_in, int64_t out_h, int64
     const PlaneGeometry g = plane_geometry(x.shape(), out_h, out_w);
     Tensor y = empty(with_plane_size(x.shape(), out_h, out_w), x.dtype(), x.device());
     if (y.numel() == 0) return y;
-    cuda_kernels::set_device(device_index_, "interpolate");
+    set_device(device_index_, "interpolate");
     ENGINE_DISPATCH_FLOATING(x.dtype(), "interpolate", [&] {
         using T = scalar_t;
         const AxisMap rows = axis_map<T>(g.in_h, g.out_h, p.align_corners, p.scale_h);
         const AxisMap cols = axis_map<T>(g.in_w, g.out_w, p.align_corners, p.scale_w);
         const auto kernel = p.mode == InterpMode::Nearest ? nearest_forward_kernel<T> : bilinear_forward_kernel<T>;
-        cuda::launch("interpolate", x.shape(), config_1d(device_index_, y.numel()), kernel, x.data<T>(), y.data<T>(), g,
-                     rows, cols);
+        launch("interpolate", x.shape(), config_1d(device_index_, y.numel()), kernel, x.data<T>(), y.data<T>(), g, rows,
+               cols);
     });
     return y;
 }
@@ -114,22 +110,22 @@ Tensor CudaBackend::interpolate_backward(const Tensor& grad_y_in, const Shape& x
     const PlaneGeometry g = plane_geometry(x_shape, grad_y.shape()[nd - 2], grad_y.shape()[nd - 1]);
     Tensor grad_x = empty(x_shape, grad_y.dtype(), grad_y.device());
     if (grad_x.numel() == 0) return grad_x;
-    cuda_kernels::set_device(device_index_, "interpolate_backward");
+    set_device(device_index_, "interpolate_backward");
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), "interpolate_backward", [&] {
         using T = scalar_t;
         const AxisMap rows = axis_map<T>(g.in_h, g.out_h, p.align_corners, p.scale_h);
         const AxisMap cols = axis_map<T>(g.in_w, g.out_w, p.align_corners, p.scale_w);
         if (p.mode == InterpMode::Nearest) {
-            cuda::launch("interpolate_backward", x_shape, config_1d(device_index_, grad_x.numel()),
-                         nearest_backward_kernel<T>, grad_y.data<T>(), grad_x.data<T>(), g, rows, cols);
+            launch("interpolate_backward", x_shape, config_1d(device_index_, grad_x.numel()),
+                   nearest_backward_kernel<T>, grad_y.data<T>(), grad_x.data<T>(), g, rows, cols);
             return;
         }
         fill_(grad_x, 0.0);
         if (grad_y.numel() == 0) return;
-        cuda::launch("interpolate_backward", x_shape, config_1d(device_index_, grad_y.numel()),
-                     bilinear_backward_kernel<T>, grad_y.data<T>(), grad_x.data<T>(), g, rows, cols);
+        launch("interpolate_backward", x_shape, config_1d(device_index_, grad_y.numel()), bilinear_backward_kernel<T>,
+               grad_y.data<T>(), grad_x.data<T>(), g, rows, cols);
     });
     return grad_x;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

@@ -20,15 +20,12 @@ struct LaunchConfig {
     cudaStream_t stream = nullptr;
 };
 
-namespace detail {
 [[noreturn]] inline void throw_launch_error(const char* op, const Shape& shape, const LaunchConfig& config,
                                             const std::string& message) {
-    throw DeviceError(::engine::detail::concat(op, " ", shape_str(shape), ": kernel launch (grid ", config.grid.x,
-                                               "x", config.grid.y, "x", config.grid.z, ", block ", config.block.x,
-                                               "x", config.block.y, "x", config.block.z, ", ", config.shared_bytes,
-                                               " B shared) failed: ", message));
+    throw DeviceError(detail::concat(op, " ", shape_str(shape), ": kernel launch (grid ", config.grid.x, "x",
+                                     config.grid.y, "x", config.grid.z, ", block ", config.block.x, "x", config.block.y,
+                                     "x", config.block.z, ", ", config.shared_bytes, " B shared) failed: ", message));
 }
-}  // namespace detail
 
 // `op` and `shape` only label errors: the op the kernel implements and the main tensor it works on.
 template <class... Params, class... Args>
@@ -39,13 +36,13 @@ void launch(const char* op, const Shape& shape, const LaunchConfig& config, void
         ::emu::launch(config.grid, config.block, config.shared_bytes, config.stream, kernel,
                       std::forward<Args>(args)...);
     } catch (const ::emu::EmulationError& e) {
-        detail::throw_launch_error(op, shape, config, e.what());
+        throw_launch_error(op, shape, config, e.what());
     }
 #else
     kernel<<<config.grid, config.block, config.shared_bytes, config.stream>>>(std::forward<Args>(args)...);
 #endif
     const cudaError_t status = cudaGetLastError();
-    if (status != cudaSuccess) detail::throw_launch_error(op, shape, config, cudaGetErrorString(status));
+    if (status != cudaSuccess) throw_launch_error(op, shape, config, cudaGetErrorString(status));
 }
 
 }  // namespace engine::cuda

@@ -12,10 +12,8 @@
 #include "kernels/nll_layout.h"
 #include "kernels/scalar_math.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using namespace cuda_kernels;
 
 constexpr int64_t kLossChunk = 4096;
 
@@ -23,8 +21,10 @@ struct LossWeight {
     double loss, weight;
 };
 
+// The warp shuffle of block_reduce (reduce.cuh) for this accumulator, found there by argument-dependent lookup. Its
+// fields go through the scalar shuffle of reduce.cuh, which this overload hides from unqualified lookup here.
 __device__ inline LossWeight shfl_down(LossWeight v, int delta) {
-    return {cuda_kernels::shfl_down(v.loss, delta), cuda_kernels::shfl_down(v.weight, delta)};
+    return {cuda::shfl_down(v.loss, delta), cuda::shfl_down(v.weight, delta)};
 }
 
 struct LossWeightSum {
@@ -152,21 +152,20 @@ std::pair<Tensor, Tensor> CudaBackend::nll_loss_forward(const Tensor& log_probs,
         ENGINE_DISPATCH_INDEX(t.dtype(), "nll_loss", [&] {
             auto* partials = static_cast<LossWeight*>(partial.raw_data());
             if (blocks > 0) {
-                cuda::LaunchConfig cfg;
+                LaunchConfig cfg;
                 cfg.grid = dim3(static_cast<unsigned>(blocks));
                 cfg.block = dim3(kReduceThreads);
-                cfg.stream = cuda::current_stream(device_index_);
-                cuda::launch("nll_loss", lp.shape(), cfg, nll_forward_kernel<T, index_t>, lp.data<T>(),
-                             t.data<index_t>(), w.defined() ? w.data<T>() : nullptr, count, l.classes, l.spatial,
-                             ignore_index, reduction == Reduction::None, out.data<T>(), partials,
-                             first_bad.data<int64_t>());
+                cfg.stream = current_stream(device_index_);
+                launch("nll_loss", lp.shape(), cfg, nll_forward_kernel<T, index_t>, lp.data<T>(), t.data<index_t>(),
+                       w.defined() ? w.data<T>() : nullptr, count, l.classes, l.spatial, ignore_index,
+                       reduction == Reduction::None, out.data<T>(), partials, first_bad.data<int64_t>());
             }
-            cuda::LaunchConfig one;
+            LaunchConfig one;
             one.grid = dim3(1);
             one.block = dim3(kReduceThreads);
-            one.stream = cuda::current_stream(device_index_);
-            cuda::launch("nll_loss", lp.shape(), one, nll_finish_kernel<T>, static_cast<const LossWeight*>(partials),
-                         blocks, reduction, out.data<T>(), total_weight.data<T>());
+            one.stream = current_stream(device_index_);
+            launch("nll_loss", lp.shape(), one, nll_finish_kernel<T>, static_cast<const LossWeight*>(partials), blocks,
+                   reduction, out.data<T>(), total_weight.data<T>());
         });
     });
     check_targets(first_bad, t, l.classes, ignore_index);
@@ -187,10 +186,10 @@ Tensor CudaBackend::nll_loss_backward(const Tensor& grad_loss, const Shape& log_
     ENGINE_DISPATCH_FLOATING(g.dtype(), "nll_loss_backward", [&] {
         using T = scalar_t;
         ENGINE_DISPATCH_INDEX(t.dtype(), "nll_loss_backward", [&] {
-            cuda::launch("nll_loss_backward", log_probs_shape, config_1d(device_index_, count),
-                         nll_backward_kernel<T, index_t>, g.data<T>(), t.data<index_t>(),
-                         w.defined() ? w.data<T>() : nullptr, total_weight.data<T>(), count, l.classes, l.spatial,
-                         ignore_index, reduction, gx.data<T>(), first_bad.data<int64_t>());
+            launch("nll_loss_backward", log_probs_shape, config_1d(device_index_, count),
+                   nll_backward_kernel<T, index_t>, g.data<T>(), t.data<index_t>(), w.defined() ? w.data<T>() : nullptr,
+                   total_weight.data<T>(), count, l.classes, l.spatial, ignore_index, reduction, gx.data<T>(),
+                   first_bad.data<int64_t>());
         });
     });
     check_targets(first_bad, t, l.classes, ignore_index);
@@ -229,4 +228,4 @@ Tensor CudaBackend::bce_with_logits_backward(const Tensor& grad_loss, const Tens
     return gx;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

@@ -11,14 +11,14 @@
 #include "runtime/cuda/stream.h"
 #include "runtime/cuda_check.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
 
 template <class T>
 void matmul_own(const Tensor& a, const Tensor& b, Tensor& out, int64_t batch, int64_t m, int64_t n, int64_t k,
                 int device, cudaStream_t stream) {
-    const cuda_matmul::MatrixArg ma = cuda_matmul::matrix_arg(a), mb = cuda_matmul::matrix_arg(b);
-    cuda_gemm::GemmArgs<T> p;
+    const MatrixArg ma = matrix_arg(a), mb = matrix_arg(b);
+    GemmArgs<T> p;
     p.m = m;
     p.n = n;
     p.k = k;
@@ -35,7 +35,7 @@ void matmul_own(const Tensor& a, const Tensor& b, Tensor& out, int64_t batch, in
     p.ldc = n;
     p.c_outer = m * n;
     p.c_size = batch * m * n;
-    cuda_gemm::gemm(p, cuda_gemm::BKind::Dense, device, stream, "matmul");
+    gemm(p, BKind::Dense, device, stream, "matmul");
 }
 
 }  // namespace
@@ -47,18 +47,17 @@ Tensor CudaBackend::matmul(const Tensor& a, const Tensor& b) {
     const int64_t m = a.size(d - 2), k = a.size(d - 1), n = b.size(d - 1);
     Tensor out = empty(d == 3 ? Shape{batch, m, n} : Shape{m, n}, a.dtype(), Device::cuda(device_index_));
     if (out.numel() == 0) return out;
-    const cudaStream_t stream = cuda::current_stream(device_index_);
+    const cudaStream_t stream = current_stream(device_index_);
 #if ENGINE_WITH_CUDNN
-    if (k > 0 && cuda::gemm_impl() == cuda::GemmImpl::Cublas &&
-        cuda_matmul::matmul_cublas(a, b, out, batch, m, n, k, device_index_, stream)) {
-        cuda::record_gemm_impl(cuda::GemmImpl::Cublas);
+    if (k > 0 && gemm_impl() == GemmImpl::Cublas && matmul_cublas(a, b, out, batch, m, n, k, device_index_, stream)) {
+        record_gemm_impl(GemmImpl::Cublas);
         return out;
     }
 #endif
-    cuda::record_gemm_impl(cuda::GemmImpl::Own);
+    record_gemm_impl(GemmImpl::Own);
     ENGINE_DISPATCH_FLOATING(a.dtype(), "matmul",
                              [&] { matmul_own<scalar_t>(a, b, out, batch, m, n, k, device_index_, stream); });
     return out;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

@@ -1,5 +1,5 @@
-// Internal interface of the CUDA backend's matmul: operands as BLAS-style strided matrices, our GEMM
-// (matmul.cpp) and cuBLAS (cublas_matmul.cpp, real build only).
+// Internal interface of the CUDA backend's matmul: operands as BLAS-style strided matrices (MatrixArg,
+// kernels/matrix_arg.h), our GEMM (matmul.cpp) and cuBLAS (cublas_matmul.cpp, real build only).
 #pragma once
 
 #include <cstdint>
@@ -8,11 +8,7 @@
 #include "runtime/cuda_api.h"
 #include "runtime/tensor.h"
 
-namespace engine::cuda_matmul {
-
-// An operand as batch stride + matrix strides (kernels/matrix_arg.h).
-using ::engine::MatrixArg;
-using ::engine::matrix_arg;
+namespace engine::cuda {
 
 #if ENGINE_WITH_CUDNN
 // out (batch, m, n) = a @ b with cuBLAS; false when cuBLAS cannot take the sizes (beyond int).
@@ -20,4 +16,4 @@ bool matmul_cublas(const Tensor& a, const Tensor& b, Tensor& out, int64_t batch,
                    int device, cudaStream_t stream);
 #endif
 
-}  // namespace engine::cuda_matmul
+}  // namespace engine::cuda

@@ -7,10 +7,8 @@
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/optim_math.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using namespace cuda_kernels;
 
 struct SgdOptions {
     SgdMode mode;
@@ -53,8 +51,8 @@ void CudaBackend::sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_
     ENGINE_DISPATCH_FLOATING(param.dtype(), "sgd_step_", [&] {
         using T = scalar_t;
         T* buf = options.mode == SgdMode::Plain ? nullptr : momentum_buffer.data<T>();
-        cuda::launch("sgd_step_", param.shape(), config_1d(device_index_, n), sgd_kernel<T>, param.data<T>(),
-                     g.data<T>(), buf, n, sgd_scalars<T>(p), options);
+        launch("sgd_step_", param.shape(), config_1d(device_index_, n), sgd_kernel<T>, param.data<T>(), g.data<T>(),
+               buf, n, sgd_scalars<T>(p), options);
     });
 }
 
@@ -68,10 +66,9 @@ void CudaBackend::adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg,
     ENGINE_DISPATCH_FLOATING(param.dtype(), "adam_step_", [&] {
         using T = scalar_t;
         T* v_max = p.amsgrad ? max_exp_avg_sq.data<T>() : nullptr;
-        cuda::launch("adam_step_", param.shape(), config_1d(device_index_, n), adam_kernel<T>, param.data<T>(),
-                     g.data<T>(), exp_avg.data<T>(), exp_avg_sq.data<T>(), v_max, n, adam_scalars<T>(p, step),
-                     options);
+        launch("adam_step_", param.shape(), config_1d(device_index_, n), adam_kernel<T>, param.data<T>(), g.data<T>(),
+               exp_avg.data<T>(), exp_avg_sq.data<T>(), v_max, n, adam_scalars<T>(p, step), options);
     });
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

@@ -11,12 +11,8 @@
 #include "kernels/dim_view.h"
 #include "kernels/pool_shape.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using cuda_kernels::config_1d;
-using cuda_kernels::global_thread;
-using cuda_kernels::grid_stride;
 
 template <class T>
 __host__ __device__ inline bool is_nan(T v) {
@@ -177,11 +173,11 @@ std::pair<Tensor, Tensor> CudaBackend::max_pool2d_forward(const Tensor& x_in, co
     Tensor y = empty(out_shape, x.dtype(), x.device());
     Tensor indices = empty(out_shape, DType::Int64, x.device());
     if (y.numel() == 0) return {y, indices};
-    cuda_kernels::set_device(device_index_, "max_pool2d");
+    set_device(device_index_, "max_pool2d");
     dispatch_max_pool(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        cuda::launch("max_pool2d", x.shape(), config_1d(device_index_, y.numel()), max_pool_forward_kernel<T>,
-                     x.data<T>(), y.data<T>(), indices.data<int64_t>(), g, max_pool_lowest<T>());
+        launch("max_pool2d", x.shape(), config_1d(device_index_, y.numel()), max_pool_forward_kernel<T>, x.data<T>(),
+               y.data<T>(), indices.data<int64_t>(), g, max_pool_lowest<T>());
     });
     return {y, indices};
 }
@@ -196,11 +192,11 @@ Tensor CudaBackend::max_pool2d_backward(const Tensor& grad_y_in, const Tensor& i
     const int64_t out_plane = grad_y.shape()[nd - 2] * grad_y.shape()[nd - 1];
     const int64_t planes = shape_numel(x_shape) / in_plane;
     if (out_plane == 0) return grad_x;
-    cuda_kernels::set_device(device_index_, "max_pool2d_backward");
+    set_device(device_index_, "max_pool2d_backward");
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), "max_pool2d_backward", [&] {
-        cuda::launch("max_pool2d_backward", grad_y.shape(), config_1d(device_index_, grad_y.numel()),
-                     max_pool_backward_kernel<scalar_t>, grad_y.data<scalar_t>(), indices.data<int64_t>(),
-                     grad_x.data<scalar_t>(), planes, in_plane, out_plane);
+        launch("max_pool2d_backward", grad_y.shape(), config_1d(device_index_, grad_y.numel()),
+               max_pool_backward_kernel<scalar_t>, grad_y.data<scalar_t>(), indices.data<int64_t>(),
+               grad_x.data<scalar_t>(), planes, in_plane, out_plane);
     });
     return grad_x;
 }
@@ -210,11 +206,11 @@ Tensor CudaBackend::avg_pool2d_forward(const Tensor& x_in, const Pool2dParams& p
     const PoolGeometry g = pool_geometry(x.shape(), p, /*dilated=*/false);
     Tensor y = empty(with_plane_size(x.shape(), g.out_h, g.out_w), x.dtype(), x.device());
     if (y.numel() == 0) return y;
-    cuda_kernels::set_device(device_index_, "avg_pool2d");
+    set_device(device_index_, "avg_pool2d");
     dispatch_avg_pool(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        cuda::launch("avg_pool2d", x.shape(), config_1d(device_index_, y.numel()), avg_pool_forward_kernel<T>,
-                     x.data<T>(), y.data<T>(), g, p.count_include_pad);
+        launch("avg_pool2d", x.shape(), config_1d(device_index_, y.numel()), avg_pool_forward_kernel<T>, x.data<T>(),
+               y.data<T>(), g, p.count_include_pad);
     });
     return y;
 }
@@ -224,11 +220,11 @@ Tensor CudaBackend::avg_pool2d_backward(const Tensor& grad_y_in, const Shape& x_
     const PoolGeometry g = pool_geometry(x_shape, p, /*dilated=*/false);
     Tensor grad_x = empty(x_shape, grad_y.dtype(), grad_y.device());
     if (grad_x.numel() == 0) return grad_x;
-    cuda_kernels::set_device(device_index_, "avg_pool2d_backward");
+    set_device(device_index_, "avg_pool2d_backward");
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), "avg_pool2d_backward", [&] {
-        cuda::launch("avg_pool2d_backward", x_shape, config_1d(device_index_, grad_x.numel()),
-                     avg_pool_backward_kernel<scalar_t>, grad_y.data<scalar_t>(), grad_x.data<scalar_t>(), g,
-                     p.count_include_pad);
+        launch("avg_pool2d_backward", x_shape, config_1d(device_index_, grad_x.numel()),
+               avg_pool_backward_kernel<scalar_t>, grad_y.data<scalar_t>(), grad_x.data<scalar_t>(), g,
+               p.count_include_pad);
     });
     return grad_x;
 }
@@ -240,11 +236,11 @@ Tensor CudaBackend::adaptive_avg_pool2d_forward(const Tensor& x_in, int64_t out_
     Tensor y = empty(with_plane_size(x.shape(), out_h, out_w), x.dtype(), x.device());
     if (y.numel() == 0) return y;
     const int64_t planes = y.numel() / (out_h * out_w);
-    cuda_kernels::set_device(device_index_, "adaptive_avg_pool2d");
+    set_device(device_index_, "adaptive_avg_pool2d");
     ENGINE_DISPATCH_FLOATING(x.dtype(), "adaptive_avg_pool2d", [&] {
-        cuda::launch("adaptive_avg_pool2d", x.shape(), config_1d(device_index_, y.numel()),
-                     adaptive_avg_forward_kernel<scalar_t>, x.data<scalar_t>(), y.data<scalar_t>(), planes, in_h, in_w,
-                     out_h, out_w);
+        launch("adaptive_avg_pool2d", x.shape(), config_1d(device_index_, y.numel()),
+               adaptive_avg_forward_kernel<scalar_t>, x.data<scalar_t>(), y.data<scalar_t>(), planes, in_h, in_w, out_h,
+               out_w);
     });
     return y;
 }
@@ -261,13 +257,13 @@ Tensor CudaBackend::adaptive_avg_pool2d_backward(const Tensor& grad_y_in, const 
         return grad_x;
     }
     const int64_t planes = grad_x.numel() / (in_h * in_w);
-    cuda_kernels::set_device(device_index_, "adaptive_avg_pool2d_backward");
+    set_device(device_index_, "adaptive_avg_pool2d_backward");
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), "adaptive_avg_pool2d_backward", [&] {
-        cuda::launch("adaptive_avg_pool2d_backward", x_shape, config_1d(device_index_, grad_x.numel()),
-                     adaptive_avg_backward_kernel<scalar_t>, grad_y.data<scalar_t>(), grad_x.data<scalar_t>(), planes,
-                     in_h, in_w, out_h, out_w);
+        launch("adaptive_avg_pool2d_backward", x_shape, config_1d(device_index_, grad_x.numel()),
+               adaptive_avg_backward_kernel<scalar_t>, grad_y.data<scalar_t>(), grad_x.data<scalar_t>(), planes, in_h,
+               in_w, out_h, out_w);
     });
     return grad_x;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

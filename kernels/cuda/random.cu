@@ -9,10 +9,8 @@
 #include "kernels/cuda/elementwise.cuh"
 #include "runtime/philox.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using namespace cuda_kernels;
 
 __device__ inline double affine(double a, double scale, double u) { return fma(scale, u, a); }
 
@@ -44,9 +42,9 @@ void CudaBackend::random_(Tensor& out, RandomKind kind, double a, double b, uint
     set_device(device_index_, "random_");
     if (out.numel() == 0) return;
     ENGINE_DISPATCH_FLOATING(out.dtype(), "random_", [&] {
-        cuda::launch("random_", out.shape(), config_1d(device_index_, out.numel()), random_kernel<scalar_t>,
-                     out.data<scalar_t>(), out.numel(), kind, a, b, seed, offset);
+        launch("random_", out.shape(), config_1d(device_index_, out.numel()), random_kernel<scalar_t>,
+               out.data<scalar_t>(), out.numel(), kind, a, b, seed, offset);
     });
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

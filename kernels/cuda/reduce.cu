@@ -9,10 +9,8 @@
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/kernel_elem.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using namespace cuda_kernels;
 
 template <class T, bool IsMax>
 struct StoreIndexed {
@@ -97,4 +95,4 @@ std::pair<Tensor, Tensor> CudaBackend::reduce_with_index(ReduceOp op, const Tens
     return {values, indices};
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

@@ -18,7 +18,7 @@
 #include "kernels/reduce_math.h"
 #include "kernels/reduce_plan.h"
 
-namespace engine::cuda_kernels {
+namespace engine::cuda {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kWarp = 32;
@@ -261,8 +261,8 @@ template <class P, class In, class Store>
 void run_pass(const char* op, const Shape& label, int device, const ReduceBlock& pass, const In* x,
               const Store& store) {
     using Acc = typename P::Acc;
-    cuda::LaunchConfig cfg;
-    cfg.stream = cuda::current_stream(device);
+    LaunchConfig cfg;
+    cfg.stream = current_stream(device);
     if (pass.inner == 1) {
         const int64_t splits = pass.outer < kBusyBlocks && pass.reduce > 2 * kSplitElements
                                    ? (pass.reduce + kSplitElements - 1) / kSplitElements
@@ -277,14 +277,13 @@ void run_pass(const char* op, const Shape& label, int device, const ReduceBlock&
             cfg.grid = dim3(static_cast<unsigned>(std::min<int64_t>(items, kMaxElementwiseBlocks)));
         }
         if (splits == 1) {
-            cuda::launch(op, label, cfg, reduce_rows_kernel<P, In, Store>, x, pass.reduce, chunk, splits, items,
-                         store);
+            launch(op, label, cfg, reduce_rows_kernel<P, In, Store>, x, pass.reduce, chunk, splits, items, store);
             return;
         }
         Tensor workspace = empty({items * static_cast<int64_t>(sizeof(Acc))}, DType::UInt8, Device::cuda(device));
         Acc* partial = static_cast<Acc*>(workspace.raw_data());
-        cuda::launch(op, label, cfg, reduce_rows_kernel<P, In, StoreAcc<Acc>>, x, pass.reduce, chunk, splits, items,
-                     StoreAcc<Acc>{partial});
+        launch(op, label, cfg, reduce_rows_kernel<P, In, StoreAcc<Acc>>, x, pass.reduce, chunk, splits, items,
+               StoreAcc<Acc>{partial});
         // The chunks of a row are adjacent, so the partials form an (outer, splits) array.
         run_pass<MergeOf_t<P>>(op, label, device, ReduceBlock{pass.outer, splits, 1}, static_cast<const Acc*>(partial),
                                  store);
@@ -309,8 +308,8 @@ void run_pass(const char* op, const Shape& label, int device, const ReduceBlock&
         cfg.block = dim3(static_cast<unsigned>(bx), static_cast<unsigned>(by));
         const int64_t items = pass.outer * splits * tiles;
         cfg.grid = dim3(static_cast<unsigned>(std::min<int64_t>(items, kMaxElementwiseBlocks)));
-        cuda::launch(op, label, cfg, reduce_cols_kernel<P, In, StoreAcc<Acc>>, x, pass.reduce, pass.inner, chunk_rows,
-                     splits, tiles, items, StoreAcc<Acc>{partial});
+        launch(op, label, cfg, reduce_cols_kernel<P, In, StoreAcc<Acc>>, x, pass.reduce, pass.inner, chunk_rows, splits,
+               tiles, items, StoreAcc<Acc>{partial});
         run_pass<MergeOf_t<P>>(op, label, device, ReduceBlock{pass.outer, splits, pass.inner},
                                  static_cast<const Acc*>(partial), store);
         return;
@@ -318,8 +317,8 @@ void run_pass(const char* op, const Shape& label, int device, const ReduceBlock&
     cfg.block = dim3(static_cast<unsigned>(bx), static_cast<unsigned>(by));
     const int64_t items = pass.outer * tiles;
     cfg.grid = dim3(static_cast<unsigned>(std::min<int64_t>(items, kMaxElementwiseBlocks)));
-    cuda::launch(op, label, cfg, reduce_cols_kernel<P, In, Store>, x, pass.reduce, pass.inner, pass.reduce,
-                 int64_t{1}, tiles, items, store);
+    launch(op, label, cfg, reduce_cols_kernel<P, In, Store>, x, pass.reduce, pass.inner, pass.reduce, int64_t{1}, tiles,
+           items, store);
 }
 
 // Reduces a contiguous device array of `shape` over `dims` (sorted) with policy P and stores the final
@@ -349,4 +348,4 @@ void reduce_all_passes(const char* op, int device, const In* x, const Shape& sha
     }
 }
 
-}  // namespace engine::cuda_kernels
+}  // namespace engine::cuda

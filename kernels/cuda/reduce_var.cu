@@ -7,10 +7,8 @@
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/reduce.cuh"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using namespace cuda_kernels;
 
 template <class T>
 struct StoreVariance {
@@ -41,4 +39,4 @@ Tensor CudaBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in
     return out;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

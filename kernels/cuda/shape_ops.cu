@@ -11,13 +11,8 @@
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/pad_shape.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using cuda_kernels::config_1d;
-using cuda_kernels::global_thread;
-using cuda_kernels::grid_stride;
-using cuda_kernels::kMaxDims;
 
 // ---------------------------------------------------------------- cat
 
@@ -175,7 +170,7 @@ Tensor CudaBackend::cat(const std::vector<Tensor>& xs, int64_t dim) {
     if (out.numel() == 0) return out;
     int64_t inner = 1;
     for (size_t d = static_cast<size_t>(dim) + 1; d < out_shape.size(); ++d) inner *= out_shape[d];
-    cuda_kernels::set_device(device_index_, "cat");
+    set_device(device_index_, "cat");
     dispatch_by_size(dtype_size(out.dtype()), [&](auto tag) {
         using T = decltype(tag);
         CatBatch<T> batch{};
@@ -183,10 +178,10 @@ Tensor CudaBackend::cat(const std::vector<Tensor>& xs, int64_t dim) {
         int64_t largest = 0;
         const auto flush = [&] {
             if (count == 0) return;
-            cuda::LaunchConfig config = config_1d(device_index_, largest);
+            LaunchConfig config = config_1d(device_index_, largest);
             config.grid.y = static_cast<unsigned>(count);
-            cuda::launch("cat", out_shape, config, cat_kernel<T>, batch, static_cast<T*>(out.raw_data()),
-                         out_shape[dim] * inner);
+            launch("cat", out_shape, config, cat_kernel<T>, batch, static_cast<T*>(out.raw_data()),
+                   out_shape[dim] * inner);
             count = 0;
             largest = 0;
         };
@@ -213,24 +208,24 @@ Tensor CudaBackend::cat(const std::vector<Tensor>& xs, int64_t dim) {
 Tensor CudaBackend::pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value) {
     Tensor out = empty(padded_shape(x.shape(), pads), x.dtype(), x.device());
     if (out.numel() == 0) return out;
-    cuda_kernels::set_device(device_index_, "pad");
+    set_device(device_index_, "pad");
     if (mode == PadMode::Constant) {
         bool fits = true;
         const ConstantPadGeometry g = constant_pad_geometry(x, out.shape(), pads, fits);
         ENGINE_CHECK(fits, "pad: the cuda backend pads tensors of at most ", kMaxDims, " non-trivial dims, got shape ",
                      shape_str(x.shape()));
         ENGINE_DISPATCH_ALL(x.dtype(), "pad", [&] {
-            cuda::launch("pad", x.shape(), config_1d(device_index_, out.numel()), constant_pad_kernel<scalar_t>,
-                         static_cast<const scalar_t*>(x.raw_data()), out.data<scalar_t>(), out.numel(), g,
-                         static_cast<scalar_t>(value));
+            launch("pad", x.shape(), config_1d(device_index_, out.numel()), constant_pad_kernel<scalar_t>,
+                   static_cast<const scalar_t*>(x.raw_data()), out.data<scalar_t>(), out.numel(), g,
+                   static_cast<scalar_t>(value));
         });
         return out;
     }
     const Tensor src = dense(x);
     const PadPlanes p = pad_planes(x.shape(), pads, mode);
     ENGINE_DISPATCH_ALL(x.dtype(), "pad", [&] {
-        cuda::launch("pad", x.shape(), config_1d(device_index_, out.numel()), reflect_replicate_pad_kernel<scalar_t>,
-                     src.data<scalar_t>(), out.data<scalar_t>(), p);
+        launch("pad", x.shape(), config_1d(device_index_, out.numel()), reflect_replicate_pad_kernel<scalar_t>,
+               src.data<scalar_t>(), out.data<scalar_t>(), p);
     });
     return out;
 }
@@ -247,12 +242,12 @@ Tensor CudaBackend::pad_backward(const Tensor& grad_y, const Shape& x_shape, con
     if (grad_x.numel() == 0) return grad_x;
     const Tensor gy = dense(grad_y);
     const PadPlanes p = pad_planes(x_shape, pads, mode);
-    cuda_kernels::set_device(device_index_, "pad_backward");
+    set_device(device_index_, "pad_backward");
     ENGINE_DISPATCH_FLOATING(gy.dtype(), "pad_backward", [&] {
-        cuda::launch("pad_backward", x_shape, config_1d(device_index_, grad_x.numel()),
-                     reflect_replicate_pad_backward_kernel<scalar_t>, gy.data<scalar_t>(), grad_x.data<scalar_t>(), p);
+        launch("pad_backward", x_shape, config_1d(device_index_, grad_x.numel()),
+               reflect_replicate_pad_backward_kernel<scalar_t>, gy.data<scalar_t>(), grad_x.data<scalar_t>(), p);
     });
     return grad_x;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

@@ -9,10 +9,8 @@
 #include "kernels/dim_view.h"
 #include "kernels/scalar_math.h"
 
-namespace engine {
+namespace engine::cuda {
 namespace {
-
-using namespace cuda_kernels;
 
 constexpr int64_t kWarpRowLimit = 1024;
 constexpr int kRowsPerBlock = kReduceThreads / kWarp;
@@ -138,9 +136,9 @@ __global__ void softmax_backward_cols_kernel(const T* y, const T* g, T* gx, int6
 }
 
 // A warp per row (8 rows per block) for short rows, else a block of 256 (512 for very long rows) per row.
-cuda::LaunchConfig rows_config(int device, int64_t rows, int64_t n) {
-    cuda::LaunchConfig cfg;
-    cfg.stream = cuda::current_stream(device);
+LaunchConfig rows_config(int device, int64_t rows, int64_t n) {
+    LaunchConfig cfg;
+    cfg.stream = current_stream(device);
     if (n <= kWarpRowLimit) {
         cfg.block = dim3(kWarp, kRowsPerBlock);
         cfg.grid = dim3(static_cast<unsigned>(std::min<int64_t>((rows + kRowsPerBlock - 1) / kRowsPerBlock,
@@ -175,11 +173,11 @@ Tensor CudaBackend::softmax(const Tensor& input, int64_t dim, bool log) {
         with_log(log, [&](auto tag) {
             constexpr bool Log = decltype(tag)::value;
             if (l.inner == 1) {
-                cuda::launch(name, x.shape(), rows_config(device_index_, l.outer, l.size),
-                             softmax_rows_kernel<T, Log>, x.data<T>(), y.data<T>(), l.outer, l.size);
+                launch(name, x.shape(), rows_config(device_index_, l.outer, l.size), softmax_rows_kernel<T, Log>,
+                       x.data<T>(), y.data<T>(), l.outer, l.size);
             } else {
-                cuda::launch(name, x.shape(), config_1d(device_index_, l.outer * l.inner),
-                             softmax_cols_kernel<T, Log>, x.data<T>(), y.data<T>(), l.outer, l.size, l.inner);
+                launch(name, x.shape(), config_1d(device_index_, l.outer * l.inner), softmax_cols_kernel<T, Log>,
+                       x.data<T>(), y.data<T>(), l.outer, l.size, l.inner);
             }
         });
     });
@@ -198,17 +196,16 @@ Tensor CudaBackend::softmax_backward(const Tensor& y_in, const Tensor& grad_in, 
         with_log(log, [&](auto tag) {
             constexpr bool Log = decltype(tag)::value;
             if (l.inner == 1) {
-                cuda::launch(name, y.shape(), rows_config(device_index_, l.outer, l.size),
-                             softmax_backward_rows_kernel<T, Log>, y.data<T>(), g.data<T>(), gx.data<T>(), l.outer,
-                             l.size);
+                launch(name, y.shape(), rows_config(device_index_, l.outer, l.size),
+                       softmax_backward_rows_kernel<T, Log>, y.data<T>(), g.data<T>(), gx.data<T>(), l.outer, l.size);
             } else {
-                cuda::launch(name, y.shape(), config_1d(device_index_, l.outer * l.inner),
-                             softmax_backward_cols_kernel<T, Log>, y.data<T>(), g.data<T>(), gx.data<T>(), l.outer,
-                             l.size, l.inner);
+                launch(name, y.shape(), config_1d(device_index_, l.outer * l.inner),
+                       softmax_backward_cols_kernel<T, Log>, y.data<T>(), g.data<T>(), gx.data<T>(), l.outer, l.size,
+                       l.inner);
             }
         });
     });
     return gx;
 }
 
-}  // namespace engine
+}  // namespace engine::cuda

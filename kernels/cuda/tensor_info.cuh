@@ -14,7 +14,7 @@
 #include "runtime/shape.h"
 #include "runtime/tensor.h"
 
-namespace engine::cuda_kernels {
+namespace engine::cuda {
 
 constexpr int kMaxDims = 8;
 
@@ -138,4 +138,4 @@ inline TensorInfo make_tensor_info(const Tensor& t) {
     return make_indexer<1>(collapse<1>(t.shape(), std::array<Strides, 1>{t.strides()}));
 }
 
-}  // namespace engine::cuda_kernels
+}  // namespace engine::cuda

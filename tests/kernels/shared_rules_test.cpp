@@ -1,5 +1,5 @@
-// The rules both backends share through kernels/*.h (reduction plans, scalar formulas, pooling and
-// interpolation coordinates, dim views, accumulator merges), checked directly against hand-derived values.
+// The rules both backends share through kernels/*.h (reduction plans, scalar formulas, convolution and pooling
+// geometry, interpolation coordinates, dim views, accumulator merges), checked directly against hand-derived values.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/batch_norm_math.h"
+#include "kernels/conv_shape.h"
 #include "kernels/dim_view.h"
 #include "kernels/interp_coords.h"
 #include "kernels/pool_shape.h"
@@ -109,6 +110,55 @@ TEST(SharedPoolShape, AverageWindowsClipToTheInputAndKeepThePaddedExtent) {
     EXPECT_EQ(g.out_h, 3);
     EXPECT_EQ(g.out_w, 3);  // stride 0 is the kernel size: (7 + 2 - 3) / 3 + 1
     EXPECT_EQ(with_plane_size({2, 3, 5, 7}, g.out_h, g.out_w), (Shape{2, 3, 3, 3}));
+}
+
+TEST(SharedConvShape, OutputSizeIsPyTorchsFormula) {
+    // (in + 2*pad - dilation*(kernel-1) - 1) / stride + 1
+    EXPECT_EQ(conv_output_size(9, 3, 1, 1, 1), 9);
+    EXPECT_EQ(conv_output_size(9, 3, 0, 2, 1), 4);  // span 6
+    EXPECT_EQ(conv_output_size(10, 3, 1, 2, 2), 4);  // span 7, rounded down
+    EXPECT_EQ(conv_output_size(5, 5, 0, 3, 1), 1);   // span 0: one window
+    EXPECT_EQ(conv_span(4, 3, 0, 2), -1);            // the dilated kernel (extent 5) does not fit
+    EXPECT_EQ(conv_span(4, 3, 1, 2), 1);
+}
+
+TEST(SharedConvShape, TransposedOutputSizeInvertsTheForwardOne) {
+    for (int64_t stride = 1; stride <= 3; ++stride) {
+        for (int64_t dilation = 1; dilation <= 2; ++dilation) {
+            for (int64_t pad = 0; pad <= 1; ++pad) {
+                for (int64_t in = 1; in <= 5; ++in) {
+                    for (int64_t extra = 0; extra < stride; ++extra) {
+                        const int64_t out = conv_transpose_output_size(in, 3, pad, stride, dilation, extra);
+                        if (out < 1) continue;
+                        // The convolution of the transposed convolution's output has its input's size again.
+                        EXPECT_EQ(conv_output_size(out, 3, pad, stride, dilation), in)
+                            << "in " << in << " stride " << stride << " dilation " << dilation << " pad " << pad
+                            << " output_padding " << extra;
+                    }
+                }
+            }
+        }
+    }
+    EXPECT_EQ(conv_transpose_output_size(4, 2, 0, 2, 1, 0), 8);  // the U-Net's 2x2 stride-2 upsampling
+}
+
+TEST(SharedConvShape, ForwardShapeAndTheTrailingPaddingThatMatchesTheOutput) {
+    const Conv2dParams p{2, 1, 1, 0, 1, 2, 2};  // stride 2x1, padding 1x0, dilation 1x2, groups 2
+    const ConvShape s = conv_forward_shape({2, 4, 8, 9}, {6, 2, 3, 3}, p);
+    EXPECT_EQ(s.n, 2);
+    EXPECT_EQ(s.o, 6);
+    EXPECT_EQ(s.oh, 4);  // (8 + 2 - 2 - 1) / 2 + 1
+    EXPECT_EQ(s.ow, 5);  // (9 - 4 - 1) / 1 + 1
+    EXPECT_EQ(s.group_in(), 2);
+    EXPECT_EQ(s.group_out(), 3);
+    // The last window of rows starts at 3 * 2 - 1 = 5 and ends at 7: row 8 (padding) is unread.
+    EXPECT_EQ(s.pad_bottom(), 0);
+    EXPECT_EQ(s.pad_right(), 0);
+    // An input larger than the output needs (transposed convolution's output_padding): negative trailing padding.
+    const ConvShape bigger = conv_shape({2, 4, 10, 9}, {6, 2, 3, 3}, 4, 5, p);
+    EXPECT_EQ(bigger.pad_bottom(), -2);
+    EXPECT_EQ(bigger.str(),
+              "x [2, 4, 10, 9], w [6, 2, 3, 3], y [2, 6, 4, 5], stride 2x1, padding 1x0, dilation 1x2, groups 2");
 }
 
 TEST(SharedDimView, ProductsAroundTheDim) {
