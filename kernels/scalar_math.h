@@ -65,7 +65,7 @@ ENGINE_HOST_DEVICE inline T unary_value(UnaryOp op, T x) {
             case UnaryOp::Rsqrt: return T(1) / sqrt(x);
             case UnaryOp::Abs: return abs(x);
             case UnaryOp::Sign: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
-            case UnaryOp::Relu: return x > T(0) ? x : T(0);
+            case UnaryOp::Relu: return x <= T(0) ? T(0) : x;  // NaN propagates, as in PyTorch
             case UnaryOp::Sigmoid: return T(1) / (T(1) + exp(-x));
             case UnaryOp::Tanh: return tanh(x);
             case UnaryOp::Floor: return floor(x);
@@ -81,7 +81,7 @@ ENGINE_HOST_DEVICE inline T unary_value(UnaryOp op, T x) {
             case UnaryOp::Neg: return static_cast<T>(-x);
             case UnaryOp::Abs: return is_negative(x) ? static_cast<T>(-x) : x;
             case UnaryOp::Sign: return x > T(0) ? T(1) : (is_negative(x) ? static_cast<T>(-1) : T(0));
-            case UnaryOp::Relu: return x > T(0) ? x : T(0);
+            case UnaryOp::Relu: return x <= T(0) ? T(0) : x;
             case UnaryOp::Square: return static_cast<T>(x * x);
             default: break;  // Floor, Ceil, Round are the identity; the op layer sends no other integer op
         }
@@ -100,7 +100,7 @@ ENGINE_HOST_DEVICE inline T unary_grad(UnaryOp op, T x, T y, T g) {
         case UnaryOp::Sqrt: return g / (T(2) * y);
         case UnaryOp::Rsqrt: return T(-0.5) * g * y * y * y;
         case UnaryOp::Abs: return x > T(0) ? g : (x < T(0) ? -g : T(0));
-        case UnaryOp::Relu: return x > T(0) ? g : T(0);
+        case UnaryOp::Relu: return x <= T(0) ? T(0) : g;  // PyTorch's threshold_backward: NaN lets g through
         case UnaryOp::Sigmoid: return g * y * (T(1) - y);
         case UnaryOp::Tanh: return g * (T(1) - y * y);
         case UnaryOp::Sin: return g * cos(x);

@@ -1,9 +1,11 @@
 // Checkpoint save/load over the safetensors reader and atomic writer, validated before anything is changed.
 #include "models/checkpoint.h"
 
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "autograd/ops.h"
 #include "layers/init.h"
 #include "runtime/safetensors.h"
 
@@ -90,9 +92,19 @@ std::map<std::string, Tensor> with_prefix(const safetensors::Contents& contents,
     return out;
 }
 
+void check_finite(const nn::NamedTensors& tensors, const std::string& context, NonFinite nonfinite) {
+    if (nonfinite == NonFinite::Accept) return;
+    const std::vector<std::string> bad = nonfinite_tensors(tensors);
+    ENGINE_CHECK_T(NonFiniteWeights, bad.empty(), context, ": tensor ", bad.empty() ? "" : bad.front(),
+                       bad.size() > 1 ? " and " + std::to_string(bad.size() - 1) + " more hold NaN or infinite values"
+                                      : " holds NaN or infinite values",
+                       " (the run that wrote it diverged)");
+}
+
 Info load_contents(const safetensors::Contents& contents, const std::string& path, nn::Module& model,
-                   optim::Optimizer* optimizer) {
+                   optim::Optimizer* optimizer, NonFinite nonfinite) {
     check_format(contents.metadata, path);
+    check_finite(contents.tensors, context_of(path), nonfinite);
     const Info info = info_of(contents.metadata, path);
     if (auto* typed = dynamic_cast<models::Model*>(&model); typed != nullptr && !info.model_config.empty()) {
         const models::ModelConfig stored = stored_config(info, path);
@@ -127,6 +139,20 @@ Info load_contents(const safetensors::Contents& contents, const std::string& pat
 }
 
 }  // namespace
+
+std::vector<std::string> nonfinite_tensors(const nn::NamedTensors& tensors) {
+    NoGradGuard no_grad;
+    std::vector<std::string> out;
+    for (const auto& [name, t] : tensors) {
+        if (!is_floating(t.dtype()) || t.numel() == 0) continue;
+        // x * 0 is 0 for finite x and NaN otherwise: one reduction clears the usual, all-finite tensor.
+        if (std::isfinite(sum(mul(t, 0.0)).item<double>())) continue;
+        const auto nan = sum(ne(t, t)).item<int64_t>();
+        const auto infinite = sum(eq(abs(t), INFINITY)).item<int64_t>();
+        out.push_back(detail::concat(name, " (", nan, " NaN, ", infinite, " infinite of ", t.numel(), " values)"));
+    }
+    return out;
+}
 
 void save(const std::string& path, const nn::Module& model, const optim::Optimizer* optimizer, const Info& info) {
     std::string config = info.model_config;
@@ -164,8 +190,8 @@ void save(const std::string& path, const nn::Module& model, const optim::Optimiz
     safetensors::save(path, tensors, metadata);
 }
 
-Info load(const std::string& path, nn::Module& model, optim::Optimizer* optimizer) {
-    return load_contents(safetensors::load(path), path, model, optimizer);
+Info load(const std::string& path, nn::Module& model, optim::Optimizer* optimizer, NonFinite nonfinite) {
+    return load_contents(safetensors::load(path), path, model, optimizer, nonfinite);
 }
 
 Info read_info(const std::string& path) {
@@ -174,7 +200,7 @@ Info read_info(const std::string& path) {
     return info_of(header.metadata, path);
 }
 
-std::shared_ptr<models::Model> load_model(const std::string& path) {
+std::shared_ptr<models::Model> load_model(const std::string& path, NonFinite nonfinite) {
     const safetensors::Contents contents = safetensors::load(path);
     check_format(contents.metadata, path);
     const Info info = info_of(contents.metadata, path);
@@ -185,12 +211,13 @@ std::shared_ptr<models::Model> load_model(const std::string& path) {
         nn::init::SkipInitGuard loaded_below;  // every tensor is overwritten by the checkpoint's
         model = models::make_model(stored_config(info, path));
     }
-    load_contents(contents, path, *model, nullptr);
+    load_contents(contents, path, *model, nullptr, nonfinite);
     return model;
 }
 
-nn::LoadResult load_weights(const std::string& path, nn::Module& model, bool strict) {
+nn::LoadResult load_weights(const std::string& path, nn::Module& model, bool strict, NonFinite nonfinite) {
     const safetensors::Contents contents = safetensors::load(path);
+    check_finite(contents.tensors, "weights " + path, nonfinite);
     auto format = contents.metadata.find("format");
     std::map<std::string, Tensor> weights;
     if (format != contents.metadata.end() && format->second == kFormat) {

@@ -42,6 +42,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "layers/module.h"
 #include "layers/optim.h"
@@ -74,6 +75,20 @@ struct Info {
     std::map<std::string, std::string> extra;
 };
 
+// What the loaders do with NaN or infinite values in a file's floating tensors. Refuse: an Error naming the first
+// such tensor (a model trained into NaN explains and resumes into nonsense); Accept: load it anyway, for the
+// apps' --allow-nonfinite (they warn with nonfinite_tensors()).
+enum class NonFinite { Refuse, Accept };
+// What NonFinite::Refuse throws, so that an app can add how to load the file anyway.
+class NonFiniteWeights : public Error {
+public:
+    using Error::Error;
+};
+
+// "model.conv1.bias (2 NaN, 0 infinite of 6 values)" for every floating tensor that holds any; empty when all
+// values are finite.
+std::vector<std::string> nonfinite_tensors(const nn::NamedTensors& tensors);
+
 // Writes PATH.tmp, fsyncs it and renames it over `path`. The optimizer is optional.
 void save(const std::string& path, const nn::Module& model, const optim::Optimizer* optimizer, const Info& info);
 
@@ -82,7 +97,8 @@ void save(const std::string& path, const nn::Module& model, const optim::Optimiz
 // x.safetensors holds a lenet, expected a unet"), every model tensor's name, shape and dtype (the first
 // missing, unexpected or mismatched one is named), and the optimizer's state (an optimizer given for a
 // checkpoint without one is an error). Returns the stored metadata.
-Info load(const std::string& path, nn::Module& model, optim::Optimizer* optimizer = nullptr);
+Info load(const std::string& path, nn::Module& model, optim::Optimizer* optimizer = nullptr,
+          NonFinite nonfinite = NonFinite::Refuse);
 
 // The metadata of a checkpoint, from its header alone (8 bytes + the JSON): the tensor data is not read, so a
 // multi-hundred-MB checkpoint costs one small read. The header gets load()'s validation with the same messages,
@@ -91,13 +107,14 @@ Info read_info(const std::string& path);
 
 // Builds the model the checkpoint's config describes and loads its weights (what the explain app and
 // evaluation need). Throws when the checkpoint has no model config.
-std::shared_ptr<models::Model> load_model(const std::string& path);
+std::shared_ptr<models::Model> load_model(const std::string& path, NonFinite nonfinite = NonFinite::Refuse);
 
 // Plain state-dict files: tensors named exactly as the model's state_dict() keys (PyTorch's names), e.g. from
 // models/export_torch.py or torch's safetensors.torch.save_file(model.state_dict()). A checkpoint written by
 // save() is accepted too (its "model." tensors are used). strict = false skips missing and unexpected tensors
 // (returned), as PyTorch's load_state_dict(strict=False); shapes must always match. Floating dtypes convert.
-nn::LoadResult load_weights(const std::string& path, nn::Module& model, bool strict = true);
+nn::LoadResult load_weights(const std::string& path, nn::Module& model, bool strict = true,
+                            NonFinite nonfinite = NonFinite::Refuse);
 // Writes the model's state dict under PyTorch's names (atomically), with optional metadata.
 void save_weights(const std::string& path, const nn::Module& model,
                   const std::map<std::string, std::string>& metadata = {});

@@ -1,6 +1,10 @@
 // ModelConfig (defaults, validation, JSON) and the make_model factory.
 #include "models/model.h"
 
+#include <unistd.h>
+
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include "models/fcn.h"
@@ -139,8 +143,30 @@ ModelConfig Model::checked_name(ModelConfig config, const std::vector<std::strin
     return config;
 }
 
+namespace {
+
+double physical_memory_bytes() {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+// A config whose float32 weights alone exceed the machine's memory (num_classes 1e8, say) is refused before
+// the constructor allocates tens of GB and fails inside the allocator without naming the config.
+void check_fits_in_memory(const ModelConfig& c) {
+    const double bytes = 4.0 * parameter_count(c), memory = physical_memory_bytes();
+    if (memory <= 0 || bytes <= memory) return;
+    std::ostringstream out;
+    out.precision(3);
+    out << "ModelConfig " << c.to_json() << ": " << bytes / 4.0 << " parameters (" << bytes / 1e9
+        << " GB of float32 weights), more than this machine's " << memory / 1e9 << " GB of memory";
+    throw Error(out.str());
+}
+
+}  // namespace
+
 std::shared_ptr<Model> make_model(const ModelConfig& config, Generator& gen) {
     const ModelConfig c = config.resolved();
+    check_fits_in_memory(c);
     switch (family_of(c.name)) {
         case Family::UNet:
             return std::make_shared<UNet>(c, gen);

@@ -42,6 +42,10 @@ struct ModelConfig {
     bool operator!=(const ModelConfig& other) const { return !(*this == other); }
 };
 
+// The number of parameters make_model(config) would allocate, computed from the config alone (as a double:
+// absurd configs overflow int64), so that a size that cannot fit is refused before any allocation.
+double parameter_count(const ModelConfig& config);
+
 // Every name make_model() accepts.
 const std::vector<std::string>& model_names();
 

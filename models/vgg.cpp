@@ -2,9 +2,7 @@
 #include "models/vgg.h"
 
 namespace engine::models {
-namespace {
-
-const std::vector<int64_t>& vgg_cfg(int64_t depth) {
+const std::vector<int64_t>& vgg_layer_widths(int64_t depth) {
     constexpr int64_t M = 0;  // max pool
     static const std::vector<int64_t> a{64, M, 128, M, 256, 256, M, 512, 512, M, 512, 512, M};
     static const std::vector<int64_t> b{64, 64, M, 128, 128, M, 256, 256, M, 512, 512, M, 512, 512, M};
@@ -25,6 +23,8 @@ const std::vector<int64_t>& vgg_cfg(int64_t depth) {
     }
 }
 
+namespace {
+
 void init_linear(nn::Linear& layer, Generator& gen) {
     Tensor w = layer.weight(), b = layer.bias();
     nn::init::normal_(w, 0.0, 0.01, gen);
@@ -38,7 +38,7 @@ std::shared_ptr<nn::Sequential> make_vgg_features(int64_t depth, bool batch_norm
     ENGINE_CHECK(in_channels > 0, "VGG: in_channels must be positive, got ", in_channels);
     auto features = std::make_shared<Sequential>();
     int64_t channels = in_channels;
-    for (int64_t v : vgg_cfg(depth)) {
+    for (int64_t v : vgg_layer_widths(depth)) {
         if (v == 0) {
             features->push_back(std::make_shared<MaxPool2d>(MaxPool2dOptions(2).stride(2)));
             continue;

@@ -16,6 +16,9 @@
 
 namespace engine::models {
 
+// torchvision's cfgs: the output channels of each 3x3 conv, 0 for a max pool.
+const std::vector<int64_t>& vgg_layer_widths(int64_t depth);
+
 // torchvision's make_layers(cfg, batch_norm) for depth 11, 13, 16 or 19, initialised as VGG does.
 std::shared_ptr<nn::Sequential> make_vgg_features(int64_t depth, bool batch_norm, int64_t in_channels,
                                                   Generator& gen = default_generator());

@@ -13,6 +13,7 @@
 
 #include "runtime/cuda_device.h"
 #include "runtime/error.h"
+#include "runtime/out_of_memory.h"
 #include "runtime/settings.h"
 
 namespace engine {
@@ -88,7 +89,7 @@ private:
     void* system_allocate(size_t nbytes, size_t alignment, size_t rounded) {
         void* ptr = std::aligned_alloc(alignment, rounded);
         if (!ptr && release_cache()) ptr = std::aligned_alloc(alignment, rounded);
-        ENGINE_CHECK(ptr != nullptr, "cpu allocator: out of memory allocating ", nbytes, " bytes");
+        ENGINE_CHECK_T(OutOfMemoryError, ptr != nullptr, "cpu allocator: out of memory allocating ", nbytes, " bytes");
         return ptr;
     }
 

@@ -126,7 +126,6 @@ const Variable kVariables[] = {
     {"ENGINE_EMU_THREADS",
      [](const char* n, const std::string& v, Settings& s) { s.emu_threads = parse_thread_count(n, v); }},
     {"ENGINE_BENCH_PYTHON", [](const char*, const std::string& v, Settings& s) { s.bench_python = v; }},
-    {"ENGINE_FUZZ_SEEDS", [](const char*, const std::string& v, Settings& s) { s.fuzz_seeds = v; }},
 };
 
 const Variable* find_variable(const std::string& name) {

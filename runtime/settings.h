@@ -50,7 +50,6 @@ struct Settings {
     std::optional<bool> emu_guard;                      // ENGINE_EMU_GUARD; unset: as emu_check
     int emu_threads = 0;                                // ENGINE_EMU_THREADS; 0: OpenMP's default
     std::string bench_python;                           // ENGINE_BENCH_PYTHON; empty: unset
-    std::string fuzz_seeds;                             // ENGINE_FUZZ_SEEDS; empty: unset
 
     // The settings given by `values` (variable name -> value; absent or empty: unset). Throws Error for a bad
     // value, or for a name that is not one of setting_names() (a typo in a test).

@@ -2,6 +2,7 @@
 // common steps.
 #include "apps/common/app_main.h"
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -23,6 +24,9 @@ std::string one_line(std::string text) {
 }
 
 int run_main(const std::function<int()>& body) {
+    // Past a file-size limit (ulimit -f) a write fails with EFBIG, which the writers report by name; the
+    // default action of SIGXFSZ would instead kill the process mid-write, without a word.
+    std::signal(SIGXFSZ, SIG_IGN);
     try {
         return body();
     } catch (const UsageError& e) {

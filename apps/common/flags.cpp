@@ -4,12 +4,71 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <sstream>
 
 #include "apps/common/app_main.h"
 #include "runtime/parallel.h"
 
 namespace engine::apps {
+namespace {
+
+// The flag's text as a number, or an explanation of why it is not one.
+std::string number_check(const std::string& text, double lo, double hi, bool lo_open, const std::string& wanted) {
+    const char* begin = text.c_str();
+    char* end = nullptr;
+    errno = 0;
+    const double value = std::strtod(begin, &end);
+    const bool parsed = end != begin && *end == '\0' && errno != ERANGE;
+    if (parsed && std::isfinite(value) && (lo_open ? value > lo : value >= lo) && value <= hi) return "";
+    return "must be " + wanted + ", got " + text;
+}
+
+std::string format_limit(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
+}  // namespace
+
+CLI::Validator positive_number() {
+    return CLI::Validator(
+        [](std::string& text) { return number_check(text, 0, HUGE_VAL, true, "a finite number > 0"); }, "> 0");
+}
+
+CLI::Validator non_negative_number() {
+    return CLI::Validator(
+        [](std::string& text) { return number_check(text, 0, HUGE_VAL, false, "a finite number >= 0"); }, ">= 0");
+}
+
+CLI::Validator number_in(double lo, double hi) {
+    const std::string range = "[" + format_limit(lo) + ", " + format_limit(hi) + "]";
+    return CLI::Validator(
+        [=](std::string& text) { return number_check(text, lo, hi, false, "a number in " + range); }, range);
+}
+
+CLI::Validator non_negative_integer() {
+    return CLI::Validator(
+        [](std::string& text) {
+            const size_t first = text.find_first_not_of(" \t");
+            return first != std::string::npos && text[first] == '-' ? "must be an integer >= 0, got " + text
+                                                                     : std::string();
+        },
+        ">= 0");
+}
+
+CLI::Validator thread_count() {
+    return CLI::Validator(
+        [](std::string& text) {
+            return number_check(text, 0, kMaxThreads, false,
+                                "0 (all cores) to " + std::to_string(kMaxThreads) + " threads");
+        },
+        "0-" + std::to_string(kMaxThreads));
+}
 
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
     try {
@@ -40,11 +99,11 @@ std::optional<int> parse_training_command_line(CLI::App& app, CommonFlags& flags
 void CommonFlags::add_to(CLI::App& app) {
     app.add_option("--epochs", epochs, "Epochs to train in all (a resumed run continues up to this number)")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    app.add_option("--batch", batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+        ->check(positive_number());
+    app.add_option("--batch", batch, "Batch size")->capture_default_str()->check(positive_number());
     lr_option_ = app.add_option("--lr", lr, "Adam learning rate (with --resume: the checkpoint's unless given)")
                      ->capture_default_str()
-                     ->check(CLI::PositiveNumber);
+                     ->check(positive_number());
     app.add_option("--device", device,
                    "cpu, cuda, cuda:N or auto (auto: the first GPU when there is one, else the CPU with a notice)")
         ->capture_default_str();
@@ -57,31 +116,32 @@ void CommonFlags::add_to(CLI::App& app) {
     seed_option_ = app.add_option("--seed", seed,
                                   "Seed of the initial weights, the data order, augmentation and dropout "
                                   "(with --resume: the checkpoint's unless given)")
-                       ->capture_default_str();
+                       ->capture_default_str()
+                       ->check(non_negative_integer());
     app.add_option("--max-steps", max_steps,
                    "Stop after this many optimizer steps in all, counting resumed ones (0 = no limit); the "
                    "checkpoint and report are written at the stop")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     app.add_option("--time-limit", time_limit,
                    "Stop after this many minutes of this run (0 = no limit), with a checkpoint and report")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     app.add_option("--threads", threads, "CPU threads for the math (0 = all cores)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(thread_count());
     app.add_option("--workers", workers,
                    "Background threads that load and augment batches (0 = load on the training thread)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     app.add_option("--log-every", log_every,
                    "When the output is not a terminal: a progress line every N steps (0 = about ten per epoch)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     app.add_option("--clip-grad-norm", clip_grad_norm,
                    "Scale the gradients down to this global L2 norm when larger (0 = off)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_number());
     // Hidden (no group): makes the loss NaN at this step, for tests of the NaN guard.
     app.add_option("--debug-nan-at-step", debug_nan_at_step)->group("");
 }

@@ -10,7 +10,22 @@
 #include "apps/common/app_main.h"
 #include "apps/common/trainer.h"
 
+namespace CLI {
+class Validator;
+}  // namespace CLI
+
 namespace engine::apps {
+
+// Value checks for numeric flags with one-line messages ("--lr: must be a finite number > 0, got nan"). CLI11's
+// own PositiveNumber and Range let NaN through (every comparison with it is false) and print their limits
+// with 309 digits.
+CLI::Validator positive_number();                  // finite, > 0
+CLI::Validator non_negative_number();              // finite, >= 0
+CLI::Validator number_in(double lo, double hi);    // finite, in [lo, hi]
+CLI::Validator non_negative_integer();             // for unsigned flags, which would wrap "-1" around
+// --threads: 0 (all cores) up to kMaxThreads; far more threads than any machine has crash OpenMP.
+constexpr int kMaxThreads = 1024;
+CLI::Validator thread_count();
 
 struct CommonFlags {
     std::string device = "cpu";

@@ -1,9 +1,11 @@
 // The shared training loop: steps, the NaN guard, validation, checkpoints, resume, loss curve and report.
 #include "apps/common/trainer.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "apps/common/app_main.h"
@@ -392,8 +394,26 @@ Evaluation Trainer::finish_stopped(const std::string& status) {
     return e;
 }
 
+namespace {
+
+// The output folder is created and proved writable before the first step: a read-only --out would otherwise
+// surface only when the first checkpoint is written, after a whole epoch.
+void check_out_dir_writable(const std::string& out_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    ENGINE_CHECK(!ec, "--out ", out_dir, ": cannot create the folder: ", ec.message());
+    const std::string probe = out_dir + "/.write_test";
+    std::FILE* f = std::fopen(probe.c_str(), "wb");
+    const int err = errno;
+    ENGINE_CHECK(f != nullptr, "--out ", out_dir, ": cannot write there: ", std::strerror(err));
+    std::fclose(f);
+    std::remove(probe.c_str());
+}
+
+}  // namespace
+
 int Trainer::run() {
-    std::filesystem::create_directories(options_.out_dir);
+    check_out_dir_writable(options_.out_dir);
     state_.batch_size = options_.batch_size;
     state_.train_samples = options_.train_samples;
     if (!options_.resume.empty()) resume();
@@ -431,7 +451,12 @@ int Trainer::run() {
             }
         }
     } catch (const std::exception& e) {
-        write_report(detail::concat("error: ", e.what()), final_eval);
+        // The report is best effort here: when it cannot be written either (the same full disk, say), the
+        // user must see the error that stopped training, not the report's.
+        try {
+            write_report(detail::concat("error: ", e.what()), final_eval);
+        } catch (const std::exception&) {
+        }
         throw;
     }
     if (!final_eval && !state_.epochs.empty()) {

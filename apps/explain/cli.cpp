@@ -16,6 +16,8 @@
 #include "apps/explain/cli_targets.h"
 #include "apps/explain/cli_text.h"
 #include "apps/explain/render/panels.h"
+#include "models/checkpoint.h"
+#include "runtime/out_of_memory.h"
 #include "runtime/parallel.h"
 
 namespace engine::explain::cli {
@@ -50,7 +52,13 @@ void resolve_for_model(Run& run) {
                                         render::palette_class_names(palette, num_classes));
     run.colors = render::palette_colors(palette, num_classes);
     s.layers = plan.methods.layers.empty() ? std::vector<std::string>{default_cam_layer(model)} : plan.methods.layers;
-    for (const std::string& layer : s.layers) model.module(layer);  // unknown paths: lists the valid ones
+    for (const std::string& layer : s.layers) {
+        try {
+            model.module(layer);  // unknown paths: lists the valid ones
+        } catch (const Error& e) {
+            throw apps::UsageError(std::string("--layer: ") + e.what());
+        }
+    }
     s.segment_kinds = resolve_segment_kinds(plan.methods.segments, run.loaded.segmentation);
     s.targets = resolve_target_items(plan.methods.targets, s.class_names, num_classes);
     run.prep = resolve_preprocessing(plan, run.loaded);
@@ -135,6 +143,10 @@ void explain_image(Run& run, const InputImage& input) {
     ctx.segmentation = run.loaded.segmentation;
     ctx.x = input.x.to(s.device);
     ctx.output = forward_no_grad(*ctx.model, ctx.x).to(Device::cpu());
+    // Every score, target and metric below is NaN if the output is: refuse it rather than report "n/a"s.
+    const std::vector<std::string> nonfinite = checkpoint::nonfinite_tensors({{"output", ctx.output}});
+    ENGINE_CHECK(nonfinite.empty(), input.name, ": the model's ", nonfinite.empty() ? "" : nonfinite.front(),
+                 " is not finite; check its weights (or this input)");
     render::ReportEntry entry;
     entry.name = input.name;
     entry.segmentation = ctx.segmentation;
@@ -195,8 +207,24 @@ int run_explain(const ExplainPlan& plan) {
     std::fflush(stdout);
     run.record.report.title = "explain: " + run.loaded.name + " on " + std::to_string(run.inputs.size()) + " image(s)";
     run.record.report.class_names = s.class_names;
-    for (const InputImage& input : run.inputs) explain_image(run, input);
-    write_results(s, run.loaded, run.inputs.size(), run.total, run.record);
+    size_t explained = 0;
+    for (const InputImage& input : run.inputs) {
+        try {
+            explain_image(run, input);
+            ++explained;
+        } catch (const OutOfMemoryError& e) {
+            const OutOfMemoryError named(detail::concat(input.name, ": the model input is ", input.x.size(2), "x",
+                                                        input.x.size(3), ", too large for this machine's memory (",
+                                                        e.what(), "); give a smaller --size"));
+            if (!plan.inputs.skip_bad) throw named;
+            std::fprintf(stderr, "warning: --skip-bad: skipped %s\n", named.what());
+        } catch (const Error& e) {
+            if (!plan.inputs.skip_bad || dynamic_cast<const apps::UsageError*>(&e) != nullptr) throw;
+            std::fprintf(stderr, "warning: --skip-bad: skipped %s: %s\n", input.name.c_str(), e.what());
+        }
+    }
+    ENGINE_CHECK(explained > 0, "--skip-bad: no input could be explained");
+    write_results(s, run.loaded, explained, run.total, run.record);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -176,9 +177,14 @@ std::vector<InputImage> read_inputs(const InputPlan& inputs, const Preprocessing
         const std::vector<std::string> files =
             fs::is_directory(item, ec) ? data::list_image_files(item) : std::vector<std::string>{item};
         for (const std::string& f : files) {
-            InputImage in = finish_input(data::read_image(f), prep, f);
-            in.stem = safe_stem(fs::path(f).stem().string());
-            out.push_back(std::move(in));
+            try {
+                InputImage in = finish_input(data::read_image(f), prep, f);
+                in.stem = safe_stem(fs::path(f).stem().string());
+                out.push_back(std::move(in));
+            } catch (const Error& e) {
+                if (!inputs.skip_bad || dynamic_cast<const UsageError*>(&e) != nullptr) throw;
+                std::fprintf(stderr, "warning: --skip-bad: skipped %s: %s\n", f.c_str(), e.what());
+            }
         }
     }
     if (!inputs.idx.empty()) {
@@ -204,6 +210,7 @@ std::vector<InputImage> read_inputs(const InputPlan& inputs, const Preprocessing
             out.push_back(std::move(in));
         }
     }
+    if (out.empty() && inputs.skip_bad) throw Error("--skip-bad: every input was skipped");
     if (out.empty()) throw UsageError("no input: give --image PATH|DIR or --idx FILE --index N");
     // Unique stems, prefixed by the position so that files sort in input order.
     for (size_t i = 0; i < out.size(); ++i) out[i].stem = std::to_string(i) + "-" + out[i].stem;

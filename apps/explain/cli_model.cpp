@@ -18,6 +18,16 @@ namespace {
 
 bool is_segmentation_model(const std::string& name) { return name == "unet" || name == "fcn32s"; }
 
+checkpoint::NonFinite nonfinite_policy(const ModelPlan& plan) {
+    return plan.allow_nonfinite ? checkpoint::NonFinite::Accept : checkpoint::NonFinite::Refuse;
+}
+
+void warn_nonfinite(const nn::Module& model, const std::string& weights) {
+    for (const std::string& tensor : checkpoint::nonfinite_tensors(model.state_dict()))
+        std::fprintf(stderr, "warning: --weights %s: %s (loaded with --allow-nonfinite)\n", weights.c_str(),
+                     tensor.c_str());
+}
+
 // An engine checkpoint: its model, config and metadata (class names, normalisation, training data, ...).
 void load_checkpoint(const ModelPlan& plan, LoadedModel& out) {
     const checkpoint::Info info = checkpoint::read_info(plan.weights);
@@ -27,7 +37,7 @@ void load_checkpoint(const ModelPlan& plan, LoadedModel& out) {
     if (!plan.name.empty() && plan.name != stored.name)
         throw UsageError("--model " + plan.name + " disagrees with --weights " + plan.weights + ", which holds a " +
                          stored.name);
-    out.model = checkpoint::load_model(plan.weights);
+    out.model = checkpoint::load_model(plan.weights, nonfinite_policy(plan));
     out.metadata = info.extra;
     out.source = "engine checkpoint (epoch " + std::to_string(info.epoch) + ", step " + std::to_string(info.step) + ")";
     const auto value = [&](const char* key) {
@@ -39,9 +49,7 @@ void load_checkpoint(const ModelPlan& plan, LoadedModel& out) {
     out.training_data = kind + (kind.empty() || path.empty() ? "" : " ") + path;
 }
 
-}  // namespace
-
-LoadedModel load_model(const ModelPlan& plan) {
+LoadedModel load_model_of(const ModelPlan& plan) {
     LoadedModel out;
     if (plan.weights.empty()) {  // --list-layers of a named model (the plan allows nothing else)
         out.model = models::make_model(*plan.config);
@@ -51,6 +59,9 @@ LoadedModel load_model(const ModelPlan& plan) {
         return out;
     }
     std::error_code ec;
+    ENGINE_CHECK(!fs::is_directory(plan.weights, ec), "--weights ", plan.weights,
+                 " is a folder: expected a checkpoint (e.g. ", (fs::path(plan.weights) / "best.safetensors").string(),
+                 ") or a weight file");
     ENGINE_CHECK(fs::is_regular_file(plan.weights, ec), "--weights ", plan.weights, ": no such file");
     // The header alone tells a checkpoint from a plain weight file: the tensors are read once, below.
     const safetensors::Header header = safetensors::read_header(plan.weights);
@@ -63,13 +74,24 @@ LoadedModel load_model(const ModelPlan& plan) {
                              " is a plain weight file without a model config: name the "
                              "model with --model (and --model-config for non-default sizes)");
         out.model = models::make_model(*plan.config);
-        checkpoint::load_weights(plan.weights, *out.model, true);
+        checkpoint::load_weights(plan.weights, *out.model, true, nonfinite_policy(plan));
         out.source = "weight file";
     }
+    if (plan.allow_nonfinite) warn_nonfinite(*out.model, plan.weights);
     out.name = out.model->config().name;
     out.segmentation = is_segmentation_model(out.name);
     out.model->eval();
     return out;
+}
+
+}  // namespace
+
+LoadedModel load_model(const ModelPlan& plan) {
+    try {
+        return load_model_of(plan);
+    } catch (const checkpoint::NonFiniteWeights& e) {
+        throw checkpoint::NonFiniteWeights(std::string(e.what()) + "; --allow-nonfinite loads it anyway");
+    }
 }
 
 void print_layers(nn::Module& model) {

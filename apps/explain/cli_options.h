@@ -26,6 +26,8 @@ struct ExplainOptions {
     std::string device = "cpu";
     int threads = 0;
     bool list_layers = false;
+    bool allow_nonfinite = false;
+    bool skip_bad = false;
 
     // what to explain
     std::vector<std::string> methods{"gradcam", "ig"};

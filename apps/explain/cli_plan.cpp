@@ -92,6 +92,7 @@ ModelPlan model_plan(const ExplainOptions& o) {
     if (o.weights.empty() && !(o.list_layers && !o.model.empty()))
         throw UsageError("--weights is required (an engine checkpoint, or a weight file with --model)");
     p.weights = o.weights;
+    p.allow_nonfinite = o.allow_nonfinite;
     return p;
 }
 
@@ -123,7 +124,14 @@ PreprocessPlan preprocess_plan(const ExplainOptions& o) {
 
 std::vector<TargetItem> target_items(const std::string& text) {
     std::vector<TargetItem> items;
-    for (const std::string& token : split(text, ',')) {
+    const std::vector<std::string> tokens = split(text, ',');
+    // split() drops empty items: "," or "3,,5" would otherwise explain nothing (or less) without a word.
+    const bool has_empty_item = text.empty() || text.front() == ',' || text.back() == ',' ||
+                                text.find(",,") != std::string::npos;
+    if (tokens.empty() || has_empty_item)
+        throw UsageError("--target: expected auto, all, or comma-separated class ids / names, got '" + text +
+                         "' (an empty item)");
+    for (const std::string& token : tokens) {
         TargetItem item;
         item.text = token;
         const bool digits = std::all_of(token.begin(), token.end(), [](unsigned char c) { return std::isdigit(c); });
@@ -242,7 +250,7 @@ ExplainPlan make_plan(const ExplainOptions& o) {
     plan.list_layers = o.list_layers;
     if (o.out.empty() && !o.list_layers) throw UsageError("--out is required");
     plan.out = o.out;
-    plan.inputs = {o.images, o.idx, o.index, o.idx_labels, o.class_names};
+    plan.inputs = {o.images, o.idx, o.index, o.idx_labels, o.class_names, o.skip_bad};
     plan.preprocess = preprocess_plan(o);
     plan.metrics.on = flag_value("--metrics", [&] { return kOnOffNames.parse(o.metrics); });
     plan.metrics.steps = o.metric_steps;

@@ -68,6 +68,7 @@ struct ModelPlan {
     std::string weights;                        // empty only with --list-layers and --model (fresh weights)
     std::string name;                           // --model (a valid name), empty: the checkpoint's
     std::optional<models::ModelConfig> config;  // with --model: its config (--model-config), for weight files
+    bool allow_nonfinite = false;               // load weights holding NaN/Inf (with a warning)
 };
 
 struct InputPlan {
@@ -76,6 +77,7 @@ struct InputPlan {
     std::string index;                // its positions, "0-9,12": checked against the file's size when read
     std::string idx_labels;           // empty: the sibling labels file when present
     std::string class_names;          // a file, one name per line
+    bool skip_bad = false;            // --skip-bad: a file that cannot be read or explained is reported and skipped
 };
 
 struct NormalizePlan {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "apps/common/app_main.h"
+#include "apps/common/flags.h"
 #include "apps/explain/cli.h"
 #include "apps/explain/cli_options.h"
 #include "apps/explain/cli_plan.h"
@@ -96,7 +97,7 @@ void add_method_flags(CLI::App& app, ExplainOptions& o) {
         ->capture_default_str();
     app.add_option("--internal-batch", o.internal_batch, "Integrated gradients: inputs per forward (0 = auto)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_flag("--relu", o.relu, "CAMs: ReLU the maps (Captum's relu_attributions; default off, signed maps)");
     app.add_option("--upsample", o.upsample, "CAMs: bilinear, nearest (Captum's default) or none")
         ->capture_default_str()
@@ -113,13 +114,13 @@ void add_method_flags(CLI::App& app, ExplainOptions& o) {
         ->check(CLI::Range(int64_t(1), int64_t(100000)));
     app.add_option("--compactness", o.compactness, "slic: colour versus space")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(apps::positive_number());
     app.add_option("--grid-cell", o.grid_cell, "grid: cell side in pixels (0 = from --n-segments)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_option("--lime-samples", o.lime_samples, "lime: samples (0 = 10 per segment, 50 to 2000)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_option("--lime-seeds", o.lime_seeds,
                    "lime: runs with seeds --seed, --seed + 1, ...; more than 1 reports the maps' rank correlation "
                    "(stability across seeds)")
@@ -131,12 +132,13 @@ void add_method_flags(CLI::App& app, ExplainOptions& o) {
         ->check(CLI::Range(int64_t(1), int64_t(4096)));
     app.add_option("--occlusion-window", o.occlusion_window, "occlusion: window side (0 = 1/8 of the smaller side)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_option("--occlusion-stride", o.occlusion_stride, "occlusion: stride (0 = half the window)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_option("--seed", o.seed, "Seed of lime samples, noise baselines and the sanity check")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(apps::non_negative_integer());
 }
 
 // Display and fidelity metrics.
@@ -145,7 +147,7 @@ void add_display_flags(CLI::App& app, ExplainOptions& o) {
                    "Display: the share of the largest |values| clipped (Captum's "
                    "cumulative-sum rule)")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, 100.0));
+        ->check(apps::number_in(0.0, 100.0));
     app.add_option("--colormap", o.colormap, "Display: auto (Captum's per sign) or " + join(render::colormap_names()))
         ->capture_default_str();
     app.add_option("--sign", o.sign,
@@ -163,7 +165,7 @@ void add_display_flags(CLI::App& app, ExplainOptions& o) {
     app.add_option("--sanity-layers", o.sanity_layers,
                    "Sanity check: layers re-initialised from the output down (0 = off; gradient methods only)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_option("--top-k", o.top_k, "Classes shown per prediction; lime segments shown per sign")
         ->capture_default_str()
         ->check(CLI::Range(int64_t(1), int64_t(100)));
@@ -172,7 +174,9 @@ void add_display_flags(CLI::App& app, ExplainOptions& o) {
 // Device, class names and preprocessing.
 void add_run_flags(CLI::App& app, ExplainOptions& o) {
     app.add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-    app.add_option("--threads", o.threads, "CPU threads for the math (0 = all cores)")->capture_default_str();
+    app.add_option("--threads", o.threads, "CPU threads for the math (0 = all cores)")
+        ->capture_default_str()
+        ->check(apps::thread_count());
     app.add_option("--class-names", o.class_names, "File with one class name per line");
     app.add_option("--size", o.size, "Model input size HxW or N (default: see above)");
     app.add_option("--normalize", o.normalize,
@@ -195,6 +199,11 @@ void add_run_flags(CLI::App& app, ExplainOptions& o) {
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "voc", "cityscapes", "cityscapes19"}));
     app.add_flag("--list-layers", o.list_layers, "Print the model's layer paths and types and exit");
+    app.add_flag("--skip-bad", o.skip_bad,
+                 "Report an input that cannot be read or explained (a corrupt file, a non-finite output) on stderr "
+                 "and go on with the others, instead of stopping");
+    app.add_flag("--allow-nonfinite", o.allow_nonfinite,
+                 "Load weights that hold NaN or infinite values (with a warning naming them) instead of refusing");
 }
 
 // Adds every flag to `app` with `options` as the destination and defaults, in --help order.

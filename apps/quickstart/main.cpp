@@ -12,6 +12,7 @@
 #include <numeric>
 #include <random>
 
+#include "apps/common/flags.h"
 #include "autograd/ops.h"
 #include "runtime/idx.h"
 #include "runtime/parallel.h"
@@ -102,12 +103,16 @@ void add_flags(CLI::App& app, Options& o) {
     app.add_option("--out", o.out_dir, "Output folder for the report and the weights")->capture_default_str();
     app.add_option("--epochs", o.epochs, "Passes over the training set")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    app.add_option("--batch", o.batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--lr", o.lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--seed", o.seed, "Seed for initialisation and shuffling")->capture_default_str();
-    app.add_option("--limit", o.limit, "Use only the first N training images (0 = all)")->capture_default_str();
-    app.add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+        ->check(apps::positive_number());
+    app.add_option("--batch", o.batch, "Batch size")->capture_default_str()->check(apps::positive_number());
+    app.add_option("--lr", o.lr, "Adam learning rate")->capture_default_str()->check(apps::positive_number());
+    app.add_option("--seed", o.seed, "Seed for initialisation and shuffling")
+        ->capture_default_str()
+        ->check(apps::non_negative_integer());
+    app.add_option("--limit", o.limit, "Use only the first N training images (0 = all)")
+        ->capture_default_str()
+        ->check(apps::non_negative_number());
+    app.add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str()->check(apps::thread_count());
 }
 
 struct FashionMnist {

@@ -41,7 +41,7 @@ void add_flags(CLI::App& app, Flags& f) {
         ->capture_default_str();
     app.add_option("--size", f.size, "Input size in pixels (images are resized); 0 = 28 for lenet, 32 for VGG")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_flag("--multilabel", f.data.multilabel,
                  "Multi-label training from the CSV given as --data: BCE with logits; per-class thresholds are "
                  "tuned on the validation set to maximise F1 and reported");
@@ -50,19 +50,19 @@ void add_flags(CLI::App& app, Flags& f) {
                    "Share of the samples kept for validation when there is no separate validation set (the last "
                    "ones in file order)")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, 0.9));
+        ->check(apps::number_in(0.0, 0.9));
     app.add_option("--limit", f.data.limit, "Use only the first N training samples (0 = all)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_option("--val-limit", f.data.val_limit, "Validate on only the first N samples (0 = all)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_option("--classifier-width", f.classifier_width, "VGG: width of the two hidden fully connected layers")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(apps::positive_number());
     app.add_option("--dropout", f.dropout, "VGG: dropout probability in the classifier")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, 0.99));
+        ->check(apps::number_in(0.0, 0.99));
 }
 
 // --model and --size: a classifier the data can feed; sets the data's size and channels.

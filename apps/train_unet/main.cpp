@@ -38,14 +38,14 @@ void add_flags(CLI::App& app, Flags& f) {
                    "(gray PNGs holding class ids 0..N-1, 255 = ignore); Cityscapes 8 (categories with void), 7 "
                    "(without void) or 19 (training classes). 0 = 2 or 8 by layout")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_option("--width", f.width, "UNet base width (64 in the notebook; 16 or 32 train well on a CPU)")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(apps::positive_number());
     app.add_option("--size", f.data.size,
                    "Training crop size (image/label folders) or resize size (Cityscapes); a multiple of 16")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(apps::positive_number());
     app.add_option("--train-range", f.data.train_range,
                    "Training files by index in natural name order, e.g. 0-24 (default: all but the last sixth for "
                    "image/label folders, all of train/ for Cityscapes)");
@@ -55,10 +55,10 @@ void add_flags(CLI::App& app, Flags& f) {
                    "Uses of each training image per epoch, each with its own random crop and flips (0 = as many "
                    "crops as fit in an image)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
     app.add_option("--grid", f.grid_rows, "Validation samples shown in val_grid.png")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(apps::non_negative_number());
 }
 
 // The trainer's options, with the run's config and the model card explain reads from the checkpoints.

@@ -105,6 +105,27 @@ SegmentationData cityscapes(const SegmentationDataOptions& o) {
     return d;
 }
 
+// Every file's header, before the first step: a training image smaller than the crop or a validation image
+// smaller than the validation size would otherwise fail in the middle of an epoch, without its name.
+void check_image_sizes(const std::vector<std::string>& images, const std::vector<int64_t>& train_idx,
+                       const std::vector<int64_t>& val_idx, int64_t crop, int64_t val_h, int64_t val_w) {
+    auto info_of = [&](int64_t i) {
+        const std::string& path = images[static_cast<size_t>(i)];
+        return data::probe_image(data::read_file(path), path);
+    };
+    for (int64_t i : train_idx) {
+        const data::ImageInfo info = info_of(i);
+        ENGINE_CHECK(info.height >= crop && info.width >= crop, "data: ", images[static_cast<size_t>(i)], ": ",
+                     info.width, "x", info.height, " is smaller than the training crop --size ", crop);
+    }
+    for (int64_t i : val_idx) {
+        const data::ImageInfo info = info_of(i);
+        ENGINE_CHECK(info.height >= val_h && info.width >= val_w, "data: ", images[static_cast<size_t>(i)], ": ",
+                     info.width, "x", info.height, " is smaller than the validation size ", val_w, "x", val_h,
+                     " (the first image's, in multiples of 16): give validation images at least that size");
+    }
+}
+
 SegmentationData image_label_folder(const SegmentationDataOptions& o) {
     SegmentationData d;
     d.layout = "image-label-folder";
@@ -124,6 +145,10 @@ SegmentationData image_label_folder(const SegmentationDataOptions& o) {
     if (o.size > first.height || o.size > first.width)
         throw UsageError(detail::concat("--size ", o.size, ": larger than the images (", first.width, "x",
                                         first.height, " in ", images.front(), ")"));
+
+    // Validation sees whole images, cropped (centred) to the first image's size in multiples of 16.
+    const int64_t vh = first.height / 16 * 16, vw = first.width / 16 * 16;
+    check_image_sizes(images, train_idx, val_idx, o.size, vh, vw);
 
     data::SegmentationFolderOptions options;
     options.channels = d.in_channels;
@@ -156,8 +181,6 @@ SegmentationData image_label_folder(const SegmentationDataOptions& o) {
     d.train_transform = data::transforms::compose(
         {data::transforms::random_crop(o.size, o.size), data::transforms::horizontal_flip(0.5),
          data::transforms::vertical_flip(0.5), data::transforms::normalize(d.mean, d.std)});
-    // Validation sees whole images, cropped (centred) to multiples of 16 when they are not.
-    const int64_t vh = first.height / 16 * 16, vw = first.width / 16 * 16;
     d.val_transform = data::transforms::compose(
         {vh == first.height && vw == first.width ? nullptr : data::transforms::center_crop(vh, vw),
          data::transforms::normalize(d.mean, d.std)});

@@ -29,8 +29,8 @@ Tensor CpuBackend::unary(UnaryOp op, const Tensor& x) {
     Tensor out = empty(x.shape(), x.dtype());
     ENGINE_DISPATCH_ALL(x.dtype(), unary_op_name(op), [&] {
         switch (op) {
-            case UnaryOp::Relu:
-                map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return v > scalar_t(0) ? v : scalar_t(0); });
+            case UnaryOp::Relu:  // v <= 0 rather than v > 0: NaN propagates, as in PyTorch
+                map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return v <= scalar_t(0) ? scalar_t(0) : v; });
                 break;
             case UnaryOp::Neg:
                 map_unary<scalar_t, scalar_t>(out, x, [](scalar_t v) { return static_cast<scalar_t>(-v); });
@@ -48,7 +48,7 @@ Tensor CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, 
     ENGINE_DISPATCH_FLOATING(grad_y.dtype(), unary_op_name(op), [&] {
         if (op == UnaryOp::Relu) {  // the hot one in every CNN: a select the compiler vectorises
             map_binary<scalar_t, scalar_t, scalar_t>(
-                out, x, grad_y, [](scalar_t v, scalar_t g) { return v > scalar_t(0) ? g : scalar_t(0); });
+                out, x, grad_y, [](scalar_t v, scalar_t g) { return v <= scalar_t(0) ? scalar_t(0) : g; });
             return;
         }
         map_ternary<scalar_t, scalar_t, scalar_t, scalar_t>(

@@ -12,6 +12,11 @@ Image read_composite(const std::string& path) {
     ENGINE_CHECK(info.height == kCityscapesPairHeight && info.width == kCityscapesPairWidth, "data: ", path,
                  ": expected a ", kCityscapesPairWidth, "x", kCityscapesPairHeight,
                  " (width x height) photo | label pair, got ", info.width, "x", info.height);
+    // The label half is read by its colours: a grayscale file, widened to RGB, would map every grey to the
+    // nearest class colour and train silently on wrong labels.
+    ENGINE_CHECK(info.channels >= 3, "data: ", path, ": expected an RGB image, got ",
+                 info.channels == 1 ? "a grayscale one" : "grayscale with alpha", " (", info.channels,
+                 " channel", info.channels == 1 ? "" : "s", "); the label half needs its colours");
     return decode_image(bytes, path, 3);
 }
 

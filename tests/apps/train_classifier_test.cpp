@@ -7,12 +7,15 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <thread>
 
 #include "app_test_util.h"
+#include "kernels/factories.h"
 #include "models/checkpoint.h"
+#include "runtime/safetensors.h"
 
 #ifndef TRAIN_CLASSIFIER_BIN
 #error "tests/apps needs TRAIN_CLASSIFIER_BIN (set by apps/CMakeLists.txt)"
@@ -124,14 +127,44 @@ TEST_F(TrainClassifierTest, BadInputsGiveOneLine) {
     expect_one_error_line(train({"--data", dir / "nowhere", "--out", dir / "out"}), "nowhere");
     expect_one_error_line(train(with(idx_args(dir / "out"), {"--model", "resnet"})), "--model resnet", 2);
     expect_one_error_line(train(with(idx_args(dir / "out"), {"--size", "30"})), "--size", 2);
+    // Values CLI11's own checks let through: NaN compares false with every limit, -1 wraps around unsigned.
+    expect_one_error_line(train(with(idx_args(dir / "out"), {"--lr", "nan"})),
+                          "--lr: must be a finite number > 0, got nan", 2);
+    expect_one_error_line(train(with(idx_args(dir / "out"), {"--lr", "inf"})), "--lr", 2);
+    expect_one_error_line(train(with(idx_args(dir / "out"), {"--time-limit", "nan"})), "--time-limit", 2);
+    expect_one_error_line(train(with(idx_args(dir / "out"), {"--clip-grad-norm", "nan"})), "--clip-grad-norm", 2);
+    expect_one_error_line(train(with(idx_args(dir / "out"), {"--seed", "-1"})), "--seed: must be an integer >= 0",
+                          2);
+    expect_one_error_line(train(with(idx_args(dir / "out"), {"--threads", "100000"})),
+                          "--threads: must be 0 (all cores) to 1024 threads, got 100000", 2);
+    const AppResult range = train(with(idx_args(dir / "out"), {"--batch", "-3"}));
+    expect_one_error_line(range, "--batch", 2);
+    EXPECT_LT(range.err.size(), 200u) << "a range message without a 309-digit limit: " << range.err;
+    EXPECT_FALSE(fs::exists(dir / "out")) << "flag errors come before anything is written";
     write_multilabel_csv(dir / "ml", 4, 32);
     expect_one_error_line(train({"--data", dir / "ml/labels.csv", "--out", dir / "out"}), "--multilabel");
     fs::create_directories(dir / "empty");
     expect_one_error_line(train({"--data", dir / "empty", "--out", dir / "out"}), "empty");
 
+    // An output folder that cannot be written is named before the first step, not after an epoch.
+    expect_one_error_line(train(with(idx_args("/proc/self"), {"--epochs", "50"})), "--out /proc/self: cannot write");
+    std::ofstream(dir / "a_file") << "x";
+    expect_one_error_line(train(with(idx_args(dir / "a_file/out"), {"--epochs", "50"})), "cannot create the folder");
+
     write_idx_set(dir / "cut", 64, 40, 4);
     truncate_file(dir / "cut/train-images-idx3-ubyte", 1000);
     expect_one_error_line(train({"--data", dir / "cut", "--out", dir / "out"}), "train-images-idx3-ubyte");
+}
+
+TEST_F(TrainClassifierTest, AFailedCheckpointWriteIsTheErrorShownNotTheReports) {
+    // Files may not grow past 4 KiB: the first checkpoint (about 0.5 MB with Adam's state) cannot be written, and
+    // the report written on the way out may fail too; the user must see the checkpoint's error.
+    std::vector<std::string> args{"--fsize=4096", TRAIN_CLASSIFIER_BIN};
+    for (const std::string& a : with(idx_args(dir / "out"), {"--epochs", "1"})) args.push_back(a);
+    const AppResult r = run_app("/usr/bin/prlimit", args);
+    expect_one_error_line(r, "last.safetensors.tmp: File too large");
+    EXPECT_EQ(r.err.find("metrics.json"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "out/last.safetensors"));
 }
 
 TEST_F(TrainClassifierTest, ResumeRefusesCheckpointsOfOtherModelsAndApps) {
@@ -146,6 +179,14 @@ TEST_F(TrainClassifierTest, ResumeRefusesCheckpointsOfOtherModelsAndApps) {
     ASSERT_EQ(unet.exit_code, 0) << unet.out << unet.err;
     expect_one_error_line(train(with(idx_args(dir / "out"), {"--resume", dir / "unet/last.safetensors"})),
                           "train_unet");
+
+    // A checkpoint whose weights diverged is refused by name, not resumed into "try a lower --lr".
+    safetensors::Contents diverged = safetensors::load(dir / "lenet/last.safetensors");
+    for (auto& [name, t] : diverged.tensors)
+        if (name == "model.conv.0.bias") t = full(t.shape(), INFINITY, t.dtype());
+    safetensors::save(dir / "lenet/last.safetensors", diverged.tensors, diverged.metadata);
+    expect_one_error_line(train(with(idx_args(dir / "lenet"), {"--epochs", "2", "--resume", dir / "lenet/last.safetensors"})),
+                          "tensor model.conv.0.bias (0 NaN, 6 infinite of 6 values) holds NaN or infinite values");
 }
 
 TEST_F(TrainClassifierTest, NanLossBeforeAnyCheckpoint) {

@@ -122,6 +122,20 @@ TEST_F(TrainUnetTest, LabelOfAnotherSizeThanItsImage) {
     expect_one_error_line(train(tiny_args(dir / "seg", dir / "out")), "1.png");
 }
 
+TEST_F(TrainUnetTest, ImagesTooSmallForTheCropOrValidationSizeAreNamedBeforeTraining) {
+    // Validation image 5 is 24x24, smaller than the first image's 32x32; image and label agree.
+    data::write_png(dir / "seg/image/5.png", data::Image(24, 24, 1, 128));
+    data::write_png(dir / "seg/label/5.png", data::Image(24, 24, 1, 255));
+    const AppResult val = train(tiny_args(dir / "seg", dir / "out"));
+    expect_one_error_line(val, "5.png: 24x24 is smaller than the validation size 32x32");
+    EXPECT_FALSE(fs::exists(dir / "out/last.safetensors")) << "no epoch is trained and thrown away";
+    // Training image 1 smaller than --size 32.
+    write_segmentation_folder(dir / "seg2", 6, 32);
+    data::write_png(dir / "seg2/image/1.png", data::Image(16, 16, 1, 128));
+    data::write_png(dir / "seg2/label/1.png", data::Image(16, 16, 1, 255));
+    expect_one_error_line(train(tiny_args(dir / "seg2", dir / "out")), "1.png: 16x16 is smaller than the training crop");
+}
+
 TEST_F(TrainUnetTest, CityscapesPairsTrainAndBadPairsAreNamed) {
     write_cityscapes_pairs(dir / "city/train", 3, true, 1);
     write_cityscapes_pairs(dir / "city/val", 2, true, 2);

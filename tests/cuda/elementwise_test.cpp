@@ -96,7 +96,7 @@ TEST(CudaUnaryTest, IntegerOpsAndNaN) {
     }
     const Tensor u8 = random_tensor({33}, 6, DType::Float64, 0.0, 200.0).to(DType::UInt8);
     EXPECT_TRUE(matches_cpu(gpu().unary(UnaryOp::Relu, to_cuda(u8)), cpu_backend().unary(UnaryOp::Relu, u8), 0, 0));
-    // Halves round to even; NaN stays NaN and relu(NaN) is 0 on both backends.
+    // Halves round to even; NaN stays NaN (relu too, as in PyTorch) on both backends.
     const Tensor special = from_vector<double>({0.5, 1.5, 2.5, -0.5, -2.5, NAN, -INFINITY, INFINITY}, {8});
     for (UnaryOp op : {UnaryOp::Round, UnaryOp::Relu, UnaryOp::Sign, UnaryOp::Exp, UnaryOp::Sigmoid}) {
         EXPECT_TRUE(equals_cpu(gpu().unary(op, to_cuda(special)), cpu_backend().unary(op, special)))

@@ -188,6 +188,20 @@ TEST(CityscapesPairsTest, SyntheticCompositesSplitAndMap) {
     EXPECT_ENGINE_ERROR(CityscapesPairs(empty.path()), "no image files");
 }
 
+TEST(CityscapesPairsTest, GrayscaleCompositesAreRefusedNotRemapped) {
+    std::vector<int64_t> categories, train_ids;
+    const Image gray = convert_channels(composite(categories, train_ids), 1);
+    // A one-component JPEG (made by Pillow: stb's writer always writes three components) and a gray PNG.
+    const std::string gray_jpeg = read_file(std::string(ENGINE_TEST_DATA_DIR) + "/datasets/grayscale_pair.jpg");
+    ASSERT_EQ(probe_image(gray_jpeg, "grayscale_pair.jpg").channels, 1);
+    for (const std::string name : {"1.jpg", "1.png"}) {
+        TempDir dir;
+        test::write_bytes(dir.file(name), name == "1.jpg" ? gray_jpeg : encode_png(gray));
+        EXPECT_ENGINE_ERROR(CityscapesPairs(dir.path()).get(0),
+                            name + ": expected an RGB image, got a grayscale one (1 channel)");
+    }
+}
+
 TEST(CityscapesPairsTest, RealFilesSmoke) {
     if (!std::filesystem::exists(kCityscapesVal)) GTEST_SKIP() << kCityscapesVal << " absent";
     CityscapesPairsOptions options;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/factories.h"
 #include "models/checkpoint.h"
 #include "models/model.h"
 #include "models/data/image.h"
@@ -150,7 +151,8 @@ protected:
             colour.pixels[3 * i + 2] = 200;
         }
         data::write_png(path("colour.png"), colour);
-        std::ofstream(path("corrupt.png"), std::ios::binary) << std::string("\x89PNG\r\n\x1a\nthis is not a png", 27);
+        const char corrupt[] = "\x89PNG\r\n\x1a\nthis is not a png";
+        std::ofstream(path("corrupt.png"), std::ios::binary) << std::string(corrupt, sizeof corrupt - 1);
 
         // An IDX images file of 3 images and its labels, named as Fashion-MNIST's.
         std::string images, labels;
@@ -488,7 +490,7 @@ TEST_F(ExplainCliTest, BadInputsAreOneLineErrors) {
         args.insert(args.end(), extra.begin(), extra.end());
         return args;
     };
-    expect_error(with({"--layer", "conv.9"}), "conv.3");  // lists the valid paths
+    expect_error(with({"--layer", "conv.9"}), "conv.3", 2);  // lists the valid paths
     expect_error(with({"--target", "12"}), "out of range", 2);
     expect_error(with({"--target", "sock"}), "not a class id", 2);
     expect_error(with({"--method", "deeplift"}), "unknown method", 2);
@@ -507,6 +509,45 @@ TEST_F(ExplainCliTest, BadInputsAreOneLineErrors) {
                  "no such file");
     expect_error({"--weights", lenet, "--image", path("shirt.png")}, "--out", 2);
     expect_error(with({"--baseline", "blur:x"}), "sigma", 2);
+    expect_error(with({"--target", ","}), "--target: expected auto, all, or comma-separated", 2);
+    expect_error(with({"--threads", "100000"}), "--threads: must be 0 (all cores) to 1024 threads", 2);
+    expect_error(with({"--threads", "-5"}), "--threads", 2);
+    expect_error(with({"--seed", "-1"}), "--seed: must be an integer >= 0", 2);
+    expect_error(with({"--compactness", "nan"}), "--compactness: must be a finite number > 0, got nan", 2);
+    expect_error(with({"--outlier-perc", "nan"}), "--outlier-perc: must be a number in [0, 100]", 2);
+    expect_error({"--weights", dir_.string(), "--image", path("shirt.png"), "--out", out}, "is a folder");
+
+    // Weights holding NaN: refused at load; accepted with --allow-nonfinite, and then the NaN output is refused.
+    safetensors::Contents nan_weights = safetensors::load(lenet);
+    for (auto& [name, t] : nan_weights.tensors)
+        if (name == "model.fc.4.bias") t = full(t.shape(), NAN, t.dtype());
+    const std::string nan_lenet = path("lenet_nan.safetensors");
+    safetensors::save(nan_lenet, nan_weights.tensors, nan_weights.metadata);
+    std::vector<std::string> nan_args = base;
+    nan_args[1] = nan_lenet;
+    expect_error(nan_args, "tensor model.fc.4.bias (10 NaN, 0 infinite of 10 values) holds NaN or infinite values");
+    expect_error(nan_args, "--allow-nonfinite loads it anyway", 1);
+    nan_args.push_back("--allow-nonfinite");
+    const ChildRun allowed = run(nan_args);
+    EXPECT_EQ(allowed.code, 1) << describe(allowed);
+    EXPECT_NE(allowed.err.find("warning: --weights " + nan_lenet + ": fc.4.bias (10 NaN"), std::string::npos)
+        << describe(allowed);
+    EXPECT_NE(allowed.err.find("shirt.png: the model's output (10 NaN, 0 infinite of 10 values) is not finite"),
+              std::string::npos)
+        << describe(allowed);
+    // --skip-bad: the corrupt file and the colour one (refused by the safe channel policy) are reported, the
+    // shirt explained.
+    const ChildRun skipping = run({"--weights", lenet, "--image", path("corrupt.png"), "--image", path("shirt.png"),
+                                   "--image", path("colour.png"), "--skip-bad", "--method", "saliency", "--metrics",
+                                   "off", "--out", (dir_ / "out_skip").string()});
+    EXPECT_EQ(skipping.code, 0) << describe(skipping);
+    EXPECT_NE(skipping.err.find("warning: --skip-bad: skipped " + path("corrupt.png")), std::string::npos)
+        << describe(skipping);
+    EXPECT_NE(skipping.err.find("skipped " + path("colour.png")), std::string::npos) << describe(skipping);
+    EXPECT_TRUE(fs::exists(dir_ / "out_skip" / "report.html")) << describe(skipping);
+    const ChildRun none = run({"--weights", lenet, "--image", path("corrupt.png"), "--skip-bad", "--out", out});
+    EXPECT_EQ(none.code, 1) << describe(none);
+    EXPECT_NE(none.err.find("error: --skip-bad: every input was skipped"), std::string::npos) << describe(none);
     // A colour image converts under --channel-policy luma.
     const ChildRun luma = run({"--weights", lenet, "--image", path("colour.png"), "--channel-policy", "luma",
                                "--method", "saliency", "--metrics", "off", "--out", out});

@@ -233,6 +233,10 @@ TEST(ExplainPlan, BadValuesAreOneLineUsageErrorsNamingTheFlag) {
          }},
         {"--weights", [](ExplainOptions& o) { o.weights.clear(); }},
         {"--out", [](ExplainOptions& o) { o.out.clear(); }},
+        {"--target", [](ExplainOptions& o) { o.target = ","; }},
+        {"--target", [](ExplainOptions& o) { o.target = "3,,5"; }},
+        {"--target", [](ExplainOptions& o) { o.target = ""; }},
+        {"--target", [](ExplainOptions& o) { o.target = "3,"; }},
     };
     for (const auto& [flag, spoil] : cases) {
         ExplainOptions o = minimal();

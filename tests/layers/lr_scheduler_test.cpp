@@ -20,7 +20,9 @@ Tensor leaf(const Shape& shape) {
 }
 
 TEST(LRSchedulerTest, MatchesPyTorchSchedules) {
-    for (const json& s : torch_reference().at("schedules")) {
+    // A named copy: a range-for over a member of the temporary would iterate freed memory.
+    const json reference = torch_reference();
+    for (const json& s : reference.at("schedules")) {
         SgdOptions o;
         o.lr = s.at("base_lr").get<double>();
         SGD sgd({leaf({1})}, o);
@@ -57,7 +59,8 @@ TEST(LRSchedulerTest, GroupsResumeAndValidation) {
 }
 
 TEST(ClipGradNormTest, MatchesPyTorch) {
-    for (const json& c : torch_reference().at("clip")) {
+    const json reference = torch_reference();
+    for (const json& c : reference.at("clip")) {
         const auto grads = c.at("grads").get<std::vector<std::vector<std::vector<double>>>>();
         const auto clipped = c.at("clipped").get<std::vector<std::vector<std::vector<double>>>>();
         std::vector<Tensor> params;

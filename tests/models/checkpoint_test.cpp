@@ -1,5 +1,10 @@
 // Checkpoints: round trips with optimizer state and metadata, exact resumption, and the errors for truncated,
 // corrupt, foreign and mismatched files (nothing is loaded unless everything matches).
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -158,6 +163,65 @@ TEST(CheckpointTest, MismatchedTensorsAreNamedAndNothingLoads) {
     extra.tensors.back().first = "stray";
     safetensors::save(path, extra.tensors, extra.metadata);
     EXPECT_ENGINE_ERROR(checkpoint::load(path, target), "unexpected tensor 'stray' (neither model. nor optim.)");
+    std::filesystem::remove(path);
+}
+
+TEST(CheckpointTest, NonFiniteWeightsAreRefusedUnlessAccepted) {
+    LeNet source, target;
+    const std::string path = temp_path("nonfinite.safetensors");
+    Tensor bias = source.parameter("fc.2.bias").detach();
+    std::vector<float> values(84, 0.5f);
+    values[3] = NAN, values[7] = NAN, values[9] = INFINITY;
+    bias.copy_(from_vector<float>(values, {84}));
+    checkpoint::save(path, source, nullptr, {});
+    const Tensor before = target.parameter("fc.2.bias").detach().clone();
+    EXPECT_THROW(checkpoint::load(path, target), checkpoint::NonFiniteWeights);
+    EXPECT_ENGINE_ERROR(checkpoint::load(path, target), "checkpoint " + path +
+                                                            ": tensor model.fc.2.bias (2 NaN, 1 infinite of 84 "
+                                                            "values) holds NaN or infinite values");
+    EXPECT_ENGINE_ERROR(checkpoint::load_model(path), "model.fc.2.bias (2 NaN, 1 infinite of 84 values)");
+    EXPECT_TRUE(all_close(target.parameter("fc.2.bias"), before, 0, 0));  // nothing loaded
+
+    checkpoint::save_weights(path, source);
+    EXPECT_ENGINE_ERROR(checkpoint::load_weights(path, target), "weights " + path + ": tensor fc.2.bias (2 NaN");
+    checkpoint::load_weights(path, target, true, checkpoint::NonFinite::Accept);
+    EXPECT_EQ(checkpoint::nonfinite_tensors(target.state_dict()),
+              std::vector<std::string>{"fc.2.bias (2 NaN, 1 infinite of 84 values)"});
+    EXPECT_TRUE(checkpoint::nonfinite_tensors(LeNet().state_dict()).empty());
+    std::filesystem::remove(path);
+}
+
+TEST(CheckpointTest, AWriteThatRunsOutOfSpaceKeepsThePreviousCheckpoint) {
+    LeNet first, second;
+    const std::string path = temp_path("full_disk.safetensors");
+    checkpoint::save(path, first, nullptr, {});
+    // A child whose files may not grow past 64 KiB (EFBIG, as a full disk gives ENOSPC) overwrites the 180 KB
+    // checkpoint: the write must fail with one line and leave the old file and no temporary behind.
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        const rlimit limit{64 << 10, 64 << 10};
+        setrlimit(RLIMIT_FSIZE, &limit);
+        try {
+            checkpoint::save(path, second, nullptr, {});
+        } catch (const Error& e) {
+            const std::string message = e.what();
+            _exit(message.find("cannot write " + path + ".tmp: File too large") != std::string::npos &&
+                          message.find('\n') == std::string::npos
+                      ? 0
+                      : 2);
+        }
+        _exit(1);  // the write "succeeded"
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: no error; 2: not the expected one-line error";
+    EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+    LeNet loaded;
+    checkpoint::load(path, loaded);
+    expect_same_state(loaded, first);
     std::filesystem::remove(path);
 }
 

@@ -34,6 +34,9 @@ TEST(ModelNamesTest, StateDictsMatchPyTorch) {
             EXPECT_EQ(state[i].second.shape(), expected[i][1].get<Shape>()) << config << " " << state[i].first;
         }
         EXPECT_EQ(model->num_parameters(), entry.at("num_parameters").get<int64_t>()) << config;
+        // The count make_model checks against memory before building, from the config alone.
+        EXPECT_EQ(parameter_count(ModelConfig::from_json(config)), static_cast<double>(model->num_parameters()))
+            << config;
         EXPECT_EQ(model->module_paths(), entry.at("modules").get<std::vector<std::string>>()) << config;
     }
 }
@@ -138,6 +141,11 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
     EXPECT_ENGINE_ERROR(ModelConfig::from_json(R"({"width": 4})"), "no model name");
     EXPECT_ENGINE_ERROR(make_model("unet", ModelConfig::from_json(R"({"name": "lenet"})")),
                         "asked for 'unet' with a config of 'lenet'");
+    // Sizes that cannot fit are refused from the config, before the constructor allocates anything.
+    EXPECT_ENGINE_ERROR(make_model(ModelConfig::from_json(R"({"name": "lenet", "num_classes": 100000000000})")),
+                        "8.5e+12 parameters");
+    EXPECT_ENGINE_ERROR(make_model(ModelConfig::from_json(R"({"name": "fcn32s", "num_classes": 100000})")),
+                        "more than this machine's");
     ModelConfig wrong;
     wrong.name = "lenet";
     EXPECT_ENGINE_ERROR(UNet(wrong), "UNet: cannot be built from a config of model 'lenet'");

@@ -36,7 +36,6 @@ TEST(SettingsTest, NothingSetGivesTheDefaults) {
     EXPECT_FALSE(s.emu_guard.has_value());
     EXPECT_EQ(s.emu_threads, 0);
     EXPECT_EQ(s.bench_python, "");
-    EXPECT_EQ(s.fuzz_seeds, "");
 }
 
 TEST(SettingsTest, AnEmptyValueCountsAsUnset) {
@@ -56,8 +55,7 @@ TEST(SettingsTest, ParsesSizesChoicesNumbersAndStrings) {
                                         {"ENGINE_CUDA_CONV", "own"},
                                         {"ENGINE_EMU_SCHEDULE", "random:20250101"},
                                         {"ENGINE_EMU_THREADS", "3"},
-                                        {"ENGINE_BENCH_PYTHON", "/opt/venv/bin/python"},
-                                        {"ENGINE_FUZZ_SEEDS", "/tmp/seeds"}});
+                                        {"ENGINE_BENCH_PYTHON", "/opt/venv/bin/python"}});
     EXPECT_EQ(s.cpu_cache_mb, std::optional<size_t>(0));
     EXPECT_EQ(s.conv_weight_cache_mb, 256u);
     EXPECT_EQ(s.conv_layout, ConvLayout::ChannelsLast);
@@ -68,7 +66,6 @@ TEST(SettingsTest, ParsesSizesChoicesNumbersAndStrings) {
     EXPECT_EQ(s.emu_seed, 20250101u);
     EXPECT_EQ(s.emu_threads, 3);
     EXPECT_EQ(s.bench_python, "/opt/venv/bin/python");
-    EXPECT_EQ(s.fuzz_seeds, "/tmp/seeds");
 
     EXPECT_EQ(Settings::parse({{"ENGINE_CONV_LAYOUT", "plain"}}).conv_layout, ConvLayout::Plain);
     EXPECT_EQ(Settings::parse({{"ENGINE_CONV_LAYOUT", "any"}}).conv_layout, ConvLayout::Any);
