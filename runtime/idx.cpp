@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -56,9 +57,17 @@ Tensor read_bytes(const std::string& path) {
             fail(path, "dimensions too large");
         shape.push_back(static_cast<int64_t>(size));
     }
+    // The payload is read in chunks before the tensor is allocated: a header that declares gigabytes in a file of
+    // a few bytes fails at the file's end instead of allocating what it claims first (found by .ci/fuzz).
+    std::vector<unsigned char> payload;
+    while (payload.size() < count) {
+        const size_t at = payload.size(), chunk = static_cast<size_t>(std::min<uint64_t>(count - at, 1u << 20));
+        payload.resize(at + chunk);
+        if (!read_exact(file.get(), payload.data() + at, chunk))
+            fail(path, "truncated data: expected " + std::to_string(count) + " bytes for shape " + shape_str(shape));
+    }
     Tensor out = empty(shape, DType::UInt8);
-    if (count > 0 && !read_exact(file.get(), out.raw_data(), count))
-        fail(path, "truncated data: expected " + std::to_string(count) + " bytes for shape " + shape_str(shape));
+    if (count > 0) std::memcpy(out.raw_data(), payload.data(), count);
     char extra;
     if (gzread(file.get(), &extra, 1) > 0) fail(path, "trailing bytes after " + std::to_string(count) + " data bytes");
     int zerr = Z_OK;

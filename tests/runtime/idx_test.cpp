@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -63,6 +66,27 @@ TEST(IdxTest, RejectsBadFilesWithAClearReason) {
     EXPECT_ENGINE_ERROR(idx::read_images(write_raw("rank.idx", idx_bytes({4}, 4))), "expected an images file");
     std::string gz = std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10) + "garbage-garbage";
     EXPECT_FALSE(test::error_message([&] { idx::read_bytes(write_raw("corrupt.gz", gz)); }).empty());
+}
+
+TEST(IdxTest, AHeaderClaimingGigabytesAllocatesNothingBeyondTheFile) {
+    // .ci/fuzz's finding: 4 GiB declared in a 30-byte file. With 1 GiB of address space to spare, the reader must
+    // stop at the file's end with its own error, not allocate what the header claims.
+    const std::string path = write_raw("claims_4gib.idx", idx_bytes({0xffffffff}, 20));
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        // The process's current address space (OpenMP stacks, libraries) plus 1 GiB.
+        unsigned long pages = 0;
+        std::ifstream("/proc/self/statm") >> pages;
+        const rlim_t bytes = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (1ull << 30);
+        const rlimit limit{bytes, bytes};
+        setrlimit(RLIMIT_AS, &limit);
+        const std::string message = test::error_message([&] { idx::read_bytes(path); });
+        _exit(message.find("truncated data: expected 4294967295 bytes") != std::string::npos ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 TEST(IdxTest, ReadsTheRealFashionMnistWhenInstalled) {
