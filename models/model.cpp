@@ -20,6 +20,20 @@ using nlohmann::json;
 
 enum class Family { UNet, LeNet, VGG, FCN };
 
+// A name or key from the user's JSON, quoted for a one-line message: control characters escaped.
+std::string quoted(const std::string& text) {
+    std::string out = "'";
+    for (unsigned char c : text) {
+        if (c >= 0x20 && c != 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            static const char* hex = "0123456789abcdef";
+            out += c == '\n' ? std::string("\\n") : std::string("\\x") + hex[c >> 4] + hex[c & 15];
+        }
+    }
+    return out + "'";
+}
+
 Family family_of(const std::string& name) {
     if (name == "unet") return Family::UNet;
     if (name == "lenet") return Family::LeNet;
@@ -28,7 +42,7 @@ Family family_of(const std::string& name) {
         if (n == name && name.compare(0, 3, "vgg") == 0) return Family::VGG;
     std::string known;
     for (const std::string& n : model_names()) known += (known.empty() ? "" : ", ") + n;
-    throw Error("ModelConfig: unknown model '" + name + "' (known: " + known + ")");
+    throw Error("ModelConfig: unknown model " + quoted(name) + " (known: " + known + ")");
 }
 
 // The integer fields each family reads (besides name and dropout).
@@ -129,7 +143,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
             *field = value.get<int64_t>();
             known = true;
         }
-        ENGINE_CHECK(known, "ModelConfig: unknown key '", key, "' (known: name, in_channels, num_classes, width, ",
+        ENGINE_CHECK(known, "ModelConfig: unknown key ", quoted(key), " (known: name, in_channels, num_classes, width, ",
                      "classifier_width, pool_size, head_width, dropout)");
     }
     return c.resolved();

@@ -132,6 +132,10 @@ TEST(ModelConfigTest, ErrorsNameTheProblem) {
     EXPECT_ENGINE_ERROR(ModelConfig::from_json(R"({"name": "resnet50"})"),
                         "unknown model 'resnet50' (known: unet, lenet, vgg11, vgg13, vgg16, vgg19, vgg11_bn");
     EXPECT_ENGINE_ERROR(ModelConfig::from_json(R"({"name": "unet", "widht": 16})"), "unknown key 'widht'");
+    // Names and keys from the file are quoted with control characters escaped: the message stays one line
+    // (found by .ci/fuzz).
+    EXPECT_ENGINE_ERROR(ModelConfig::from_json(R"({"name": "f\n32s"})"), "unknown model 'f\\n32s' (known:");
+    EXPECT_ENGINE_ERROR(ModelConfig::from_json(R"({"name": "unet", "a\u0001b": 1})"), "unknown key 'a\\x01b'");
     EXPECT_ENGINE_ERROR(ModelConfig::from_json(R"({"name": "unet", "width": -4})"),
                         "'width' must be a positive integer, got -4");
     EXPECT_ENGINE_ERROR(ModelConfig::from_json(R"({"name": "unet", "width": 2.5})"), "'width' must be a positive");
