@@ -1,8 +1,6 @@
 // ModelConfig (defaults, validation, JSON) and the make_model factory.
 #include "models/model.h"
 
-#include <unistd.h>
-
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 #include "models/lenet.h"
 #include "models/unet.h"
 #include "models/vgg.h"
+#include "runtime/allocator.h"
 #include "runtime/json.h"
 
 namespace engine::models {
@@ -159,15 +158,10 @@ ModelConfig Model::checked_name(ModelConfig config, const std::vector<std::strin
 
 namespace {
 
-double physical_memory_bytes() {
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
-}
-
 // A config whose float32 weights alone exceed the machine's memory (num_classes 1e8, say) is refused before
 // the constructor allocates tens of GB and fails inside the allocator without naming the config.
 void check_fits_in_memory(const ModelConfig& c) {
-    const double bytes = 4.0 * parameter_count(c), memory = physical_memory_bytes();
+    const double bytes = 4.0 * parameter_count(c), memory = static_cast<double>(physical_memory_bytes());
     if (memory <= 0 || bytes <= memory) return;
     std::ostringstream out;
     out.precision(3);

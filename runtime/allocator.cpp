@@ -81,9 +81,8 @@ private:
     // ENGINE_CPU_CACHE_MB, by default a quarter of physical memory.
     static size_t cache_limit() {
         if (const std::optional<size_t> mb = setting(&Settings::cpu_cache_mb)) return *mb << 20;
-        const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-        if (pages <= 0 || page <= 0) return size_t{1} << 30;
-        return static_cast<size_t>(pages) * static_cast<size_t>(page) / 4;
+        const size_t memory = physical_memory_bytes();
+        return memory > 0 ? memory / 4 : size_t{1} << 30;
     }
 
     void* system_allocate(size_t nbytes, size_t alignment, size_t rounded) {
@@ -131,6 +130,11 @@ private:
 };
 
 }  // namespace
+
+size_t physical_memory_bytes() {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
+}
 
 Allocator& cpu_allocator() {
     // Never destroyed: tensors in other static objects may be freed after this one would be.

@@ -20,6 +20,9 @@ public:
 
 Allocator& cpu_allocator();
 
+// This machine's physical memory in bytes (sysconf), 0 when the system does not say.
+size_t physical_memory_bytes();
+
 // Throws DeviceError when the device is absent or its backend was not built.
 Allocator& allocator_for(Device device);
 

@@ -99,15 +99,7 @@ TrainState read_train_state(const std::string& checkpoint_path, const std::strin
     return state;
 }
 
-bool all_finite(const nn::Module& module) {
-    NoGradGuard no_grad;
-    for (const auto& [name, tensor] : module.state_dict()) {
-        if (!is_floating(tensor.dtype())) continue;
-        // x * 0 is 0 for finite x and NaN for NaN or +-Inf, so one sum answers for the whole tensor.
-        if (!std::isfinite(sum(mul(tensor, 0.0)).item<double>())) return false;
-    }
-    return true;
-}
+bool all_finite(const nn::Module& module) { return checkpoint::nonfinite_tensors(module.state_dict()).empty(); }
 
 // ---------------------------------------------------------------- Trainer
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "runtime/allocator.h"
 #include "runtime/cuda/emu/emu_internal.h"
 
 struct EmuStream {
@@ -32,9 +33,8 @@ std::mutex attribute_mutex;
 std::map<const void*, size_t> dynamic_shared_limits;
 
 size_t total_memory() {
-    const long pages = sysconf(_SC_PHYS_PAGES);
-    const long page = sysconf(_SC_PAGESIZE);
-    return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : (size_t{16} << 30);
+    const size_t memory = engine::physical_memory_bytes();
+    return memory > 0 ? memory : size_t{16} << 30;
 }
 
 cudaError_t fail(cudaError_t error) {
