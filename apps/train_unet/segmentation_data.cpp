@@ -36,17 +36,6 @@ std::vector<int64_t> range(int64_t lo, int64_t hi) {
     return out;
 }
 
-// Reads every file's header (not its pixels): a wrong size or a file that is no image is reported before
-// training starts instead of at its batch.
-void check_pair_sizes(const std::vector<std::string>& files) {
-    for (const std::string& file : files) {
-        const data::ImageInfo info = data::probe_image(data::read_file(file), file);
-        ENGINE_CHECK(info.height == data::kCityscapesPairHeight && info.width == data::kCityscapesPairWidth,
-                     "data: ", file, ": expected a ", data::kCityscapesPairWidth, "x", data::kCityscapesPairHeight,
-                     " (width x height) photo | label pair, got ", info.width, "x", info.height);
-    }
-}
-
 data::CityscapesClasses cityscapes_classes(int64_t classes) {
     switch (classes) {
         case 0:
@@ -73,11 +62,7 @@ SegmentationData cityscapes(const SegmentationDataOptions& o) {
     data::CityscapesPairsOptions val_options = train_options;
     val_options.indices = indices_or(o.val_range, static_cast<int64_t>(val_files.size()), "--val-range", {});
     auto train = std::make_shared<data::CityscapesPairs>(train_dir, train_options);
-    auto val = std::make_shared<data::CityscapesPairs>(val_dir, val_options);
-    std::vector<std::string> files;
-    for (int64_t i = 0; i < train->size(); ++i) files.push_back(train->source(i));
-    for (int64_t i = 0; i < val->size(); ++i) files.push_back(val->source(i));
-    check_pair_sizes(files);
+    auto val = std::make_shared<data::CityscapesPairs>(val_dir, val_options);  // both check every file's header
 
     d.in_channels = 3;
     d.class_names = train->class_names();

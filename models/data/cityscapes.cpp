@@ -6,17 +6,20 @@
 namespace engine::data {
 namespace {
 
-Image read_composite(const std::string& path) {
-    const std::string bytes = read_file(path);
-    const ImageInfo info = probe_image(bytes, path);
+// A composite's header: the pair's size, and colour (the label half is read by its colours: a grayscale file,
+// widened to RGB, would map every grey to the nearest class colour and train silently on wrong labels).
+void check_composite(const ImageInfo& info, const std::string& path) {
     ENGINE_CHECK(info.height == kCityscapesPairHeight && info.width == kCityscapesPairWidth, "data: ", path,
                  ": expected a ", kCityscapesPairWidth, "x", kCityscapesPairHeight,
                  " (width x height) photo | label pair, got ", info.width, "x", info.height);
-    // The label half is read by its colours: a grayscale file, widened to RGB, would map every grey to the
-    // nearest class colour and train silently on wrong labels.
     ENGINE_CHECK(info.channels >= 3, "data: ", path, ": expected an RGB image, got ",
                  info.channels == 1 ? "a grayscale one" : "grayscale with alpha", " (", info.channels,
                  " channel", info.channels == 1 ? "" : "s", "); the label half needs its colours");
+}
+
+Image read_composite(const std::string& path) {
+    const std::string bytes = read_file(path);
+    check_composite(probe_image(bytes, path), path);
     return decode_image(bytes, path, 3);
 }
 
@@ -69,9 +72,13 @@ CityscapesPairs::CityscapesPairs(const std::string& dir, CityscapesPairsOptions 
     ENGINE_CHECK(options_.ignore_index < 0 || options_.ignore_index >= static_cast<int64_t>(class_names_.size()),
                  "data: ", dir, ": ignore_index ", options_.ignore_index, " is one of the ", class_names_.size(),
                  " classes");
+    // Every file is checked here, so that a bad one is named before training rather than at its batch: decoded
+    // when preloading, its header read otherwise.
     if (options_.preload) {
         preloaded_.reserve(files_.size());
         for (const std::string& file : files_) preloaded_.push_back(read_composite(file));
+    } else {
+        for (const std::string& file : files_) check_composite(probe_image(read_file(file), file), file);
     }
 }
 

@@ -97,7 +97,8 @@ std::shared_ptr<SegmentationFolder> isbi_membranes(const std::string& root, cons
 // The Kaggle "cityscapes-image-pairs" files: DIR/*.jpg, each 256 high x 512 wide, the photo in the left half
 // and the gtFine colour label map in the right. Label colours carry JPEG noise: each pixel takes the class of
 // the nearest label colour within max_color_distance, else ignore_index. Samples: float32 (3,256,256) and an
-// int64 (256,256) mask. Any file of another size is an error naming it.
+// int64 (256,256) mask. Any file of another size, or not in colour, is an error naming it, raised by the
+// constructor (which reads every selected file's header).
 struct CityscapesPairsOptions {
     CityscapesClasses classes = CityscapesClasses::Categories;  // 8 classes, see palette.h
     // Or a class set of your own: label colours with their class ids (ignored ones with ignore_index) and the
