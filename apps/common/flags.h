@@ -10,10 +10,6 @@
 #include "apps/common/app_main.h"
 #include "apps/common/trainer.h"
 
-namespace CLI {
-class Validator;
-}  // namespace CLI
-
 namespace engine::apps {
 
 // Value checks for numeric flags with one-line messages ("--lr: must be a finite number > 0, got nan"). CLI11's
