@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "models/data/image_checks.h"
 #include "runtime/safetensors.h"
@@ -121,9 +122,11 @@ Image decode_image(const std::string& bytes, const std::string& source, int64_t 
         fail(source, "declared size " + std::to_string(info.height) + "x" + std::to_string(info.width) + "x" +
                          std::to_string(info.channels) + " needs " + std::to_string(need) +
                          " bytes, over the decoding limit of " + std::to_string(kMaxDecodedImageBytes));
+    const std::optional<std::string> cleaned = detail::png_without_empty_idat(bytes);
+    const std::string& decodable = cleaned ? *cleaned : bytes;
     int w = 0, h = 0, comp = 0;
-    std::unique_ptr<stbi_uc, StbFree> data(stbi_load_from_memory(bytes_of(bytes), static_cast<int>(bytes.size()), &w,
-                                                                 &h, &comp, static_cast<int>(channels)));
+    std::unique_ptr<stbi_uc, StbFree> data(stbi_load_from_memory(
+        bytes_of(decodable), static_cast<int>(decodable.size()), &w, &h, &comp, static_cast<int>(channels)));
     if (!data) fail(source, "cannot decode (" + stb_reason() + ")");
     if (h != info.height || w != info.width) fail(source, "decoded size differs from the declared size");
     Image image;

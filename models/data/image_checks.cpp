@@ -1,6 +1,7 @@
 // Checks of encoded images before stb_image decodes them (see image_checks.h for why each exists).
 #include "models/data/image_checks.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -46,17 +47,42 @@ std::string header_problem(const std::string& bytes) {
     return "";
 }
 
+// A scan header (SOS, `pos` at its length) that selects a Huffman table no DHT has defined, in the tables
+// stb decodes that scan with: a baseline scan uses each component's DC and AC tables; a progressive scan its
+// DC tables when it starts at coefficient 0 (and is not a refinement, which reads raw bits), else AC tables.
+std::string scan_table_problem(const uint8_t* b, size_t n, size_t pos, bool progressive,
+                               const bool (&defined)[2][4]) {
+    auto at = [&](size_t i) -> uint32_t { return i < n ? b[i] : 0u; };
+    const uint32_t components = at(pos + 2);
+    const size_t after = pos + 3 + 2 * size_t{components};  // spectral start, end, successive approximation
+    const bool dc_scan = at(after) == 0, refinement = (at(after + 2) >> 4) != 0;
+    const bool uses_dc = !progressive || (dc_scan && !refinement), uses_ac = !progressive || !dc_scan;
+    for (uint32_t c = 0; c < components; ++c) {
+        const uint32_t tables = at(pos + 4 + 2 * size_t{c}), dc = tables >> 4, ac = tables & 15;
+        if (dc > 3 || ac > 3) continue;  // stb rejects the scan itself
+        const bool missing_dc = uses_dc && !defined[0][dc], missing_ac = uses_ac && !defined[1][ac];
+        if (missing_dc || missing_ac)
+            return std::string("corrupt JPEG (a scan uses Huffman table ") + (missing_dc ? "DC " : "AC ") +
+                   std::to_string(missing_dc ? dc : ac) + ", which no DHT segment defines)";
+    }
+    return "";
+}
+
 // Walks a JPEG's markers the way stb_image does (segments by their length, entropy-coded data after each
 // scan up to the next marker) and returns what is wrong with it, or "" when stb may decode it:
 //  - every Huffman table (DHT) must hold at most 256 symbols: Debian's stb_image 2.27 writes past its tables
 //    otherwise (nothings/stb#1289, fixed upstream in 2.28), so such a file must never reach it;
+//  - every Huffman table a scan decodes with must have been defined by a DHT before it: stb 2.27 leaves the
+//    tables of its (uninitialised) decoder state as they are and indexes its symbol array with whatever they
+//    hold (an out-of-bounds read the fuzzer found; upstream 2.28 bounds-checks the index instead);
 //  - the file must have an end-of-image marker after its last scan: stb pads a truncated JPEG's missing
 //    data with zeros and reports success.
 std::string jpeg_problem(const std::string& bytes, size_t start) {
     const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
     const size_t n = bytes.size();
     auto at = [&](size_t i) -> uint32_t { return i < n ? b[i] : 0u; };  // stb reads zeros past the end
-    bool scanned = false;
+    bool scanned = false, progressive = false;
+    bool defined[2][4] = {};  // [DC, AC][table] defined by a DHT so far
     size_t pos = start;
     while (true) {
         while (pos < n && b[pos] != 0xFF) ++pos;  // stb skips padding between segments
@@ -71,6 +97,7 @@ std::string jpeg_problem(const std::string& bytes, size_t start) {
         if (frame) {  // SOFn: precision, height, width
             const uint32_t h = (at(pos + 3) << 8) | at(pos + 4), w = (at(pos + 5) << 8) | at(pos + 6);
             if (h > kMaxImageSide || w > kMaxImageSide) return too_large(h, w);
+            progressive = marker == 0xC2;
         }
         if (marker == 0xC4) {
             int64_t left = static_cast<int64_t>(length) - 2;
@@ -82,9 +109,14 @@ std::string jpeg_problem(const std::string& bytes, size_t start) {
                 for (size_t i = 1; i <= 16; ++i) symbols += at(p + i);
                 if (symbols > 256)
                     return "corrupt JPEG (Huffman table of " + std::to_string(symbols) + " symbols, at most 256)";
+                defined[q >> 4][q & 15] = true;
                 p += 17 + static_cast<size_t>(symbols);
                 left -= 17 + symbols;
             }
+        }
+        if (marker == 0xDA) {
+            if (std::string problem = scan_table_problem(b, n, pos, progressive, defined); !problem.empty())
+                return problem;
         }
         pos += length;
         if (marker == 0xDA) {  // entropy-coded data: 0xFF is stuffed as FF 00; RSTn markers stay inside it
@@ -134,6 +166,29 @@ std::string encoded_image_problem(const std::string& bytes) {
     if (std::string problem = header_problem(bytes); !problem.empty()) return problem;
     if (bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0) return png_problem(bytes);
     return "";
+}
+
+std::optional<std::string> png_without_empty_idat(const std::string& bytes) {
+    if (bytes.size() < 8 || std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) != 0) return std::nullopt;
+    const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
+    std::string kept(bytes, 0, 8);
+    bool dropped = false;
+    size_t pos = 8;
+    while (pos + 12 <= bytes.size()) {  // png_problem has checked the chunk sequence up to IEND
+        const size_t length = (size_t{b[pos]} << 24) | (size_t{b[pos + 1]} << 16) | (size_t{b[pos + 2]} << 8) | b[pos + 3];
+        const bool empty_idat = length == 0 && std::memcmp(b + pos + 4, "IDAT", 4) == 0;
+        if (empty_idat) {
+            dropped = true;
+        } else {
+            kept.append(bytes, pos, 12 + length);
+        }
+        const bool end = std::memcmp(b + pos + 4, "IEND", 4) == 0;
+        pos += 12 + length;
+        if (end) break;
+    }
+    if (!dropped) return std::nullopt;
+    kept.append(bytes, std::min(pos, bytes.size()), std::string::npos);
+    return kept;
 }
 
 }  // namespace engine::data::detail

@@ -1,6 +1,7 @@
 // Structural checks of encoded images that run before stb_image sees the bytes (internal to models/data).
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace engine::data::detail {
@@ -12,5 +13,10 @@ namespace engine::data::detail {
 // data with zeros and reports success), PNGs cut before their IEND chunk, and unknown critical PNG chunks
 // (stb reports those through a static buffer that concurrent decoders would race on).
 std::string encoded_image_problem(const std::string& bytes);
+
+// A PNG (that encoded_image_problem accepted) without its zero-length IDAT chunks, or nullopt when it has none.
+// They carry no data and are legal, but stb_image 2.27 copies a zero-length IDAT that comes first through a
+// null buffer (memcpy(NULL, p, 0): undefined behaviour that UBSan reports).
+std::optional<std::string> png_without_empty_idat(const std::string& bytes);
 
 }  // namespace engine::data::detail

@@ -223,6 +223,53 @@ TEST(ImageCorruptTest, OversizedJpegHuffmanTableIsRefused) {
     EXPECT_ENGINE_ERROR(probe_image(jpeg, "evil.jpg"), "Huffman table");
 }
 
+// A scan that selects a Huffman table no DHT segment defined makes stb_image 2.27 decode with uninitialised
+// tables and read outside its symbol array (found by the image fuzz target: corpus/image/crash-jpeg-undefined-
+// huffman-table). It must be refused before stb sees it.
+TEST(ImageCorruptTest, JpegScanWithUndefinedHuffmanTableIsRefused) {
+    std::string jpeg = test::jpeg_bytes(test::pattern_image(16, 16, 3), 90);
+    const size_t sos = jpeg.find("\xFF\xDA");
+    ASSERT_NE(sos, std::string::npos);
+    ASSERT_EQ(jpeg[sos + 6], 0x00);  // first component: DC table 0, AC table 0 (both defined by stb's writer)
+    ASSERT_NO_THROW(decode_image(jpeg, "ok.jpg"));
+    jpeg[sos + 6] = 0x02;  // AC table 2: never defined
+    EXPECT_ENGINE_ERROR(decode_image(jpeg, "evil.jpg"),
+                        "evil.jpg: corrupt JPEG (a scan uses Huffman table AC 2, which no DHT segment defines)");
+    jpeg[sos + 6] = 0x30;  // DC table 3
+    EXPECT_ENGINE_ERROR(decode_image(jpeg, "evil.jpg"), "Huffman table DC 3");
+}
+
+// Progressive JPEGs use DC tables in their first scans and AC tables in the rest, each defined just before
+// the scans that need it: the table check above must follow that and still let them through.
+TEST(ImageCorruptTest, ProgressiveJpegStillDecodes) {
+    const std::string jpeg = read_file(std::string(ENGINE_TEST_DATA_DIR) + "/datasets/progressive.jpg");
+    const Image image = decode_image(jpeg, "progressive.jpg");
+    ASSERT_EQ(image.height, 16);
+    ASSERT_EQ(image.width, 24);
+    ASSERT_EQ(image.channels, 3);
+    // Written by Pillow from R = 10x, G = 15y, B = 255 - 10x at quality 95; its own decoder is within 11 of it.
+    for (int y = 0; y < 16; ++y)
+        for (int x = 0; x < 24; ++x) {
+            const int expected[3] = {10 * x, 15 * y, 255 - 10 * x};
+            for (int c = 0; c < 3; ++c)
+                EXPECT_NEAR(image.pixels[(y * 24 + x) * 3 + c], expected[c], 16) << y << "," << x << "," << c;
+        }
+}
+
+// Zero-length IDAT chunks are legal and carry nothing; stb_image 2.27 copies a first one through a null buffer
+// (UBSan: "null pointer passed as argument 1" in stbi__getn). They are dropped before stb sees the file.
+TEST(ImageDecodeTest, EmptyIdatChunksAreIgnored) {
+    const Image image = test::pattern_image(7, 5, 3, 11);
+    std::string png = encode_png(image);
+    const size_t idat = png.find("IDAT");
+    ASSERT_NE(idat, std::string::npos);
+    const std::string empty_idat("\0\0\0\0IDAT\x35\xAF\x06\x1E", 12);  // length 0, type, CRC of "IDAT"
+    png.insert(idat - 4, empty_idat);  // before the first data chunk
+    png.insert(png.find("IEND") - 4, empty_idat);  // and after the last
+    const Image back = decode_image(png, "empty_idat.png");
+    EXPECT_EQ(back.pixels, image.pixels);
+}
+
 TEST(ImageLimitsTest, HugeDeclaredSizesAreRejectedBeforeDecoding) {
     // Over stb's side limit: refused by the header probe.
     const std::string huge = png_header(100000, 100000, 2);
