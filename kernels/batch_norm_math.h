@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "kernels/host_device.h"
+#include "runtime/host_device.h"
 #include "runtime/shape.h"
 
 namespace engine {

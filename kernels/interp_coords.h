@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "kernels/host_device.h"
+#include "runtime/host_device.h"
 #include "runtime/shape.h"
 
 namespace engine {

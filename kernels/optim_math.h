@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "kernels/host_device.h"
+#include "runtime/host_device.h"
 #include "kernels/params.h"
 #include "kernels/scalar_math.h"
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/host_device.h"
+#include "runtime/host_device.h"
 #include "kernels/params.h"
 #include "runtime/shape.h"
 

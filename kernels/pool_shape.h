@@ -8,7 +8,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "kernels/host_device.h"
+#include "runtime/host_device.h"
 #include "kernels/params.h"
 #include "runtime/dtype.h"
 #include "runtime/error.h"

@@ -5,7 +5,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "kernels/host_device.h"
+#include "runtime/host_device.h"
 
 namespace engine {
 

@@ -10,7 +10,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "kernels/host_device.h"
+#include "runtime/host_device.h"
 #include "kernels/params.h"
 
 namespace engine::scalar {

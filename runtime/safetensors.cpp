@@ -29,6 +29,8 @@ const char* dtype_code(DType dtype) {
         case DType::Int32: return "I32";
         case DType::UInt8: return "U8";
         case DType::Bool: return "BOOL";
+        case DType::BFloat16: return "BF16";
+        case DType::Float16: return "F16";
     }
     return "?";
 }
@@ -36,7 +38,8 @@ const char* dtype_code(DType dtype) {
 bool parse_dtype(const std::string& code, DType* out) {
     static const std::pair<const char*, DType> table[] = {{"F32", DType::Float32}, {"F64", DType::Float64},
                                                           {"I64", DType::Int64},   {"I32", DType::Int32},
-                                                          {"U8", DType::UInt8},    {"BOOL", DType::Bool}};
+                                                          {"U8", DType::UInt8},    {"BOOL", DType::Bool},
+                                                          {"BF16", DType::BFloat16}, {"F16", DType::Float16}};
     for (const auto& [name, dtype] : table) {
         if (code == name) {
             *out = dtype;

@@ -5,7 +5,7 @@
 namespace engine::cpu {
 
 void CpuBackend::fill_(Tensor& out, double value) {
-    ENGINE_DISPATCH_ALL(out.dtype(), "fill_", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(out.dtype(), "fill_", [&] {
         const scalar_t v = static_cast<scalar_t>(value);
         auto ops = loop_operands<1>(out.shape(), {&out});
         for_each_row<1>(out.shape(), ops, [&](std::array<char*, 1> p, std::array<int64_t, 1> s, int64_t n) {
@@ -21,9 +21,9 @@ void CpuBackend::fill_(Tensor& out, double value) {
 }
 
 void CpuBackend::copy_(Tensor& dst, const Tensor& src) {
-    ENGINE_DISPATCH_ALL(dst.dtype(), "copy_", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(dst.dtype(), "copy_", [&] {
         using dst_t = scalar_t;
-        ENGINE_DISPATCH_ALL(src.dtype(), "copy_", [&] {
+        ENGINE_DISPATCH_ALL_AND_HALF(src.dtype(), "copy_", [&] {
             map_unary<dst_t, scalar_t>(dst, src, [](scalar_t v) { return static_cast<dst_t>(v); });
         });
     });

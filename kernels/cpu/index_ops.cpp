@@ -75,7 +75,7 @@ void scatter_impl(Tensor& out, int64_t dim, const Tensor& index, const Tensor* s
 Tensor CpuBackend::gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
     const Tensor index = dense(index_in);
     Tensor out = empty(index.shape(), x.dtype());
-    ENGINE_DISPATCH_ALL(x.dtype(), "gather", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(x.dtype(), "gather", [&] {
         ENGINE_DISPATCH_INDEX(index.dtype(), "gather",
                               [&] { gather_impl<KernelElem<scalar_t>, index_t>(x, dim, index, out); });
     });
@@ -115,7 +115,7 @@ Tensor CpuBackend::index_select(const Tensor& x_in, int64_t dim, const Tensor& i
     Shape out_shape = x.shape();
     if (!out_shape.empty()) out_shape[dim] = count;
     Tensor out = empty(out_shape, x.dtype());
-    ENGINE_DISPATCH_ALL(x.dtype(), "index_select", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(x.dtype(), "index_select", [&] {
         using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "index_select", [&] {
             check_indices<index_t>("index_select", index, dim, size);

@@ -124,6 +124,8 @@ void arg_extreme(const Tensor& x, int64_t dim, T* value, int64_t* index) {
 }  // namespace
 
 Tensor CpuBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<int64_t>& dims_in, bool keepdim) {
+    if (is_half(input.dtype()))
+        return converted_to(*this, reduce(op, converted_to(*this, input, DType::Float32), dims_in, keepdim), input.dtype());
     const char* name = reduce_op_name(op);
     const ReduceCall call = reduce_call(op, input, dims_in, keepdim);
     const std::vector<int64_t>& dims = call.dims;
@@ -161,6 +163,10 @@ Tensor CpuBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<in
 }
 
 std::pair<Tensor, Tensor> CpuBackend::reduce_with_index(ReduceOp op, const Tensor& input, int64_t dim, bool keepdim) {
+    if (is_half(input.dtype())) {
+        auto [values, indices] = reduce_with_index(op, converted_to(*this, input, DType::Float32), dim, keepdim);
+        return {converted_to(*this, values, input.dtype()), indices};
+    }
     const char* name = reduce_op_name(op);
     ENGINE_CHECK(op == ReduceOp::Max || op == ReduceOp::Min, name, ": reduce_with_index supports max and min only");
     const std::vector<int64_t> dims = input.dim() == 0 ? std::vector<int64_t>{} : std::vector<int64_t>{dim};

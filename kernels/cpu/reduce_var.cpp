@@ -5,6 +5,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/reduce_driver.h"
 #include "kernels/reduce_math.h"
+#include "kernels/reduce_plan.h"
 
 namespace engine::cpu {
 namespace {
@@ -61,6 +62,10 @@ struct VarPolicy {
 }  // namespace
 
 Tensor CpuBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in, double correction, bool keepdim) {
+    if (is_half(input.dtype())) {
+        const Tensor wide = var(converted_to(*this, input, DType::Float32), dims_in, correction, keepdim);
+        return converted_to(*this, wide, input.dtype());
+    }
     const std::vector<int64_t> dims = reduce_dims_or_all(dims_in, input.dim());
     Tensor out = empty(reduced_shape(input.shape(), dims, keepdim), input.dtype());
     if (out.numel() == 0) return out;

@@ -86,7 +86,7 @@ Tensor CpuBackend::pad(const Tensor& x, const std::vector<int64_t>& pads, PadMod
     }
     const Tensor src = dense(x);
     const PadMaps m = pad_maps(x.shape(), pads, mode);
-    ENGINE_DISPATCH_ALL(x.dtype(), "pad", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(x.dtype(), "pad", [&] {
         const scalar_t* in = src.data<scalar_t>();
         scalar_t* o = out.data<scalar_t>();
         parallel_for(

@@ -23,16 +23,16 @@ struct Convert {
 
 void CudaBackend::fill_(Tensor& out, double value) {
     set_device(device_index_, "fill_");
-    ENGINE_DISPATCH_ALL(out.dtype(), "fill_", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(out.dtype(), "fill_", [&] {
         map<scalar_t>("fill_", device_index_, out, FillValue<scalar_t>{static_cast<scalar_t>(value)}, {});
     });
 }
 
 void CudaBackend::copy_(Tensor& dst, const Tensor& src) {
     set_device(device_index_, "copy_");
-    ENGINE_DISPATCH_ALL(dst.dtype(), "copy_", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(dst.dtype(), "copy_", [&] {
         using dst_t = scalar_t;
-        ENGINE_DISPATCH_ALL(src.dtype(), "copy_", [&] {
+        ENGINE_DISPATCH_ALL_AND_HALF(src.dtype(), "copy_", [&] {
             map<dst_t, scalar_t>("copy_", device_index_, dst, Convert<dst_t, scalar_t>{}, {&src});
         });
     });

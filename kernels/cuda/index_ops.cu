@@ -176,7 +176,7 @@ Tensor CudaBackend::gather(const Tensor& x, int64_t dim, const Tensor& index_in)
     const Tensor index = dense(index_in);
     Tensor out = empty(index.shape(), x.dtype(), x.device());
     set_device(device_index_, "gather");
-    ENGINE_DISPATCH_ALL(x.dtype(), "gather", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(x.dtype(), "gather", [&] {
         using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "gather", [&] {
             const int64_t size = indexed_dim_size(x, dim);
@@ -230,7 +230,7 @@ Tensor CudaBackend::index_select(const Tensor& x, int64_t dim, const Tensor& ind
     if (!out_shape.empty()) out_shape[dim] = count;
     Tensor out = empty(out_shape, x.dtype(), x.device());
     set_device(device_index_, "index_select");
-    ENGINE_DISPATCH_ALL(x.dtype(), "index_select", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(x.dtype(), "index_select", [&] {
         using T = KernelElem<scalar_t>;
         ENGINE_DISPATCH_INDEX(index.dtype(), "index_select", [&] {
             const IndexCheck<index_t> check(device_index_, "index_select", index, dim, size);

@@ -25,6 +25,8 @@ struct StoreIndexed {
 }  // namespace
 
 Tensor CudaBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<int64_t>& dims_in, bool keepdim) {
+    if (is_half(input.dtype()))
+        return converted_to(*this, reduce(op, converted_to(*this, input, DType::Float32), dims_in, keepdim), input.dtype());
     const char* name = reduce_op_name(op);
     set_device(device_index_, name);
     const ReduceCall call = reduce_call(op, input, dims_in, keepdim);
@@ -68,6 +70,10 @@ Tensor CudaBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<i
 
 std::pair<Tensor, Tensor> CudaBackend::reduce_with_index(ReduceOp op, const Tensor& input, int64_t dim,
                                                          bool keepdim) {
+    if (is_half(input.dtype())) {
+        auto [values, indices] = reduce_with_index(op, converted_to(*this, input, DType::Float32), dim, keepdim);
+        return {converted_to(*this, values, input.dtype()), indices};
+    }
     const char* name = reduce_op_name(op);
     set_device(device_index_, name);
     ENGINE_CHECK(op == ReduceOp::Max || op == ReduceOp::Min, name, ": reduce_with_index supports max and min only");

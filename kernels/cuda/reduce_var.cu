@@ -6,6 +6,7 @@
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/reduce_plan.h"
 
 namespace engine::cuda {
 namespace {
@@ -22,6 +23,10 @@ struct StoreVariance {
 }  // namespace
 
 Tensor CudaBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in, double correction, bool keepdim) {
+    if (is_half(input.dtype())) {
+        const Tensor wide = var(converted_to(*this, input, DType::Float32), dims_in, correction, keepdim);
+        return converted_to(*this, wide, input.dtype());
+    }
     set_device(device_index_, "var");
     const std::vector<int64_t> dims = reduce_dims_or_all(dims_in, input.dim());
     Tensor out = empty(reduced_shape(input.shape(), dims, keepdim), input.dtype(), input.device());

@@ -214,7 +214,7 @@ Tensor CudaBackend::pad(const Tensor& x, const std::vector<int64_t>& pads, PadMo
         const ConstantPadGeometry g = constant_pad_geometry(x, out.shape(), pads, fits);
         ENGINE_CHECK(fits, "pad: the cuda backend pads tensors of at most ", kMaxDims, " non-trivial dims, got shape ",
                      shape_str(x.shape()));
-        ENGINE_DISPATCH_ALL(x.dtype(), "pad", [&] {
+        ENGINE_DISPATCH_ALL_AND_HALF(x.dtype(), "pad", [&] {
             launch("pad", x.shape(), config_1d(device_index_, out.numel()), constant_pad_kernel<scalar_t>,
                    static_cast<const scalar_t*>(x.raw_data()), out.data<scalar_t>(), out.numel(), g,
                    static_cast<scalar_t>(value));
@@ -223,7 +223,7 @@ Tensor CudaBackend::pad(const Tensor& x, const std::vector<int64_t>& pads, PadMo
     }
     const Tensor src = dense(x);
     const PadPlanes p = pad_planes(x.shape(), pads, mode);
-    ENGINE_DISPATCH_ALL(x.dtype(), "pad", [&] {
+    ENGINE_DISPATCH_ALL_AND_HALF(x.dtype(), "pad", [&] {
         launch("pad", x.shape(), config_1d(device_index_, out.numel()), reflect_replicate_pad_kernel<scalar_t>,
                src.data<scalar_t>(), out.data<scalar_t>(), p);
     });

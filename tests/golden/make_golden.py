@@ -2,7 +2,7 @@
 """Generates the PyTorch golden fixtures in tests/data/golden/ (run by hand; CI only reads the files).
 
     python3 -m venv /opt/torchenv && /opt/torchenv/bin/pip install torch
-    /opt/torchenv/bin/python tests/golden/make_golden.py
+    /opt/torchenv/bin/python tests/golden/make_golden.py [layers] [half]
 
 Each family is one safetensors file. A case named C stores its inputs and PyTorch's outputs as tensors
 "C.<role>" and its parameters as JSON in the metadata entry "C". The C++ tests (tests/golden/*_test.cpp) read
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "golden")
 DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8",
-          torch.bool: "BOOL"}
+          torch.bool: "BOOL", torch.bfloat16: "BF16", torch.float16: "F16"}
 
 
 class Fixture:
@@ -37,7 +37,8 @@ class Fixture:
         header, blobs, offset = {"__metadata__": self.metadata}, [], 0
         for key in sorted(self.tensors):
             t = self.tensors[key]
-            data = t.numpy().tobytes()
+            raw = t.view(torch.int16) if t.dtype in (torch.bfloat16, torch.float16) else t  # numpy has no bf16
+            data = raw.numpy().tobytes()
             header[key] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
             blobs.append(data)
             offset += len(data)
@@ -217,15 +218,58 @@ def softmax_loss_fixture():
     fx.write()
 
 
+def half_fixture():
+    """float32 -> bfloat16 / float16 conversion (edge cases, ties, random bit patterns) and the elementwise ops
+    and reductions in each 16-bit type, as PyTorch's CPU computes them (in float, rounded once)."""
+    fx = Fixture("half")
+    f32 = lambda bits: torch.tensor(bits, dtype=torch.int64).to(torch.int32).view(torch.float32)
+    edges = [0.0, -0.0, 1.0, -1.0, float("inf"), float("-inf"), float("nan"), 65504.0, 65519.99, 65520.0, 65536.0,
+             -65520.0, 2.0 ** -14, 2.0 ** -24, 2.0 ** -25, 1.5 * 2.0 ** -25, 3 * 2.0 ** -26, 2.0 ** -26, 1e-45,
+             3.4028234663852886e38, -3.4028234663852886e38, 3.3961776e38, 1.0 + 2.0 ** -8, 1.0 + 3 * 2.0 ** -8,
+             1.0 + 2.0 ** -11, 1.0 + 3 * 2.0 ** -11, 0.1, 1.0 / 3.0, 5.9604645e-8, 6.1035156e-5, 6.0975552e-5]
+    edges = torch.tensor(edges, dtype=torch.float32)
+    # Random bit patterns over the whole float range (NaNs with payloads included) ...
+    bits = f32(torch.randint(-2 ** 31, 2 ** 31, (8000,)).tolist())
+    # ... and values exactly halfway between neighbouring bfloat16 / float16 values, and one float ulp beside.
+    bf = torch.randint(0, 2 ** 16, (1500,), dtype=torch.int32)
+    bf_ties = f32(((bf << 16) | 0x8000).tolist())
+    hf = torch.randint(0, 2 ** 16, (1500,), dtype=torch.int32).to(torch.int16).view(torch.float16).float()
+    hf = hf[torch.isfinite(hf)]
+    hf_next = torch.nextafter(hf, torch.full_like(hf, float("inf"))).to(torch.float16).float()
+    hf_ties = (hf + (hf_next - hf) / 2)  # exact in float32: the midpoint of two float16 neighbours
+    near = torch.cat([bf_ties, hf_ties])
+    near = torch.cat([near, torch.nextafter(near, torch.full_like(near, float("inf"))),
+                      torch.nextafter(near, torch.full_like(near, float("-inf")))])
+    x = torch.cat([edges, bits, near])
+    fx.case("convert", {}, x=x, bf16=x.to(torch.bfloat16), f16=x.to(torch.float16))
+    for name, dtype in (("bf16", torch.bfloat16), ("f16", torch.float16)):
+        a = (torch.randn(64, 33) * 3).to(dtype)
+        b = (torch.randn(64, 33) * 3).to(dtype)
+        b[0, :4] = torch.tensor([0.0, float("nan"), float("inf"), -0.0]).to(dtype)
+        pos = a.abs() + torch.tensor(0.01, dtype=dtype)
+        big, index = a.max(dim=1)
+        fx.case(f"ops_{name}", {}, a=a, b=b, pos=pos, add=a + b, sub=a - b, mul=a * b, div=a / b,
+                maximum=torch.maximum(a, b), mul_scalar=a * 0.1, add_scalar=a + 1e-3, exp=a.exp(), log=pos.log(),
+                sqrt=pos.sqrt(), tanh=a.tanh(), sigmoid=a.sigmoid(), relu=a.relu(), neg=-a, lt=a < b,
+                sum_dim1=a.sum(dim=1), mean_all=a.mean(), max_dim1=big, argmax_dim1=index,
+                var_dim0=a.var(dim=0), to_f32=a.float(), to_i64=(a * 10).to(torch.int64))
+    fx.write()
+
+
 def main():
-    torch.manual_seed(20261125)
     os.makedirs(OUT, exist_ok=True)
     print(f"torch {torch.__version__}", file=sys.stderr)
-    conv_fixture()
-    pool_fixture()
-    batch_norm_fixture()
-    interpolate_fixture()
-    softmax_loss_fixture()
+    wanted = sys.argv[1:] or ["layers", "half"]
+    if "layers" in wanted:  # these families share one random stream, in this order
+        torch.manual_seed(20261125)
+        conv_fixture()
+        pool_fixture()
+        batch_norm_fixture()
+        interpolate_fixture()
+        softmax_loss_fixture()
+    if "half" in wanted:
+        torch.manual_seed(20261208)
+        half_fixture()
 
 
 if __name__ == "__main__":
