@@ -25,6 +25,14 @@ struct ThreadRec {
     int width = 32;
     uint64_t value = 0;
     uint64_t result = 0;
+    CollectiveFn collective = nullptr;  // WarpOpKind::Collective: value is the lane's data
+    struct AsyncCopy {
+        void* dst;
+        const void* src;
+        unsigned bytes, src_bytes;
+    };
+    std::vector<AsyncCopy> async_copies;  // issued by cp.async and not yet done, oldest first
+    std::vector<size_t> async_group_ends;  // committed groups: where each ends in async_copies
 };
 
 struct WarpRec {

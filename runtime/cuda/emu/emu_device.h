@@ -41,12 +41,27 @@ struct Site {
     int line;
 };
 
-enum class WarpOpKind : uint8_t { SyncWarp, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All, ActiveMask };
+enum class WarpOpKind : uint8_t { SyncWarp, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All, ActiveMask, Collective };
 enum class BarrierKind : uint8_t { Plain, Count, And, Or };
 
 int block_barrier(Site site, BarrierKind kind, int predicate);
 uint64_t warp_op(Site site, WarpOpKind kind, unsigned int mask, uint64_t value, int param, int width);
 unsigned int active_mask();
+
+// A warp-wide instruction that works on every lane's registers at once (the tensor-core ones: mma.sync,
+// ldmatrix; kernels/cuda/tensor_core.cuh). Each lane of `mask` passes its own `lane_data`; once all of them
+// have arrived, `combine` runs once with the 32 pointers (null for lanes outside the group) and returns null,
+// or what is wrong, which fails the launch naming the call site.
+using CollectiveFn = const char* (*)(void* const* lanes, unsigned int group);
+void warp_collective(Site site, unsigned int mask, void* lane_data, CollectiveFn combine);
+
+// cp.async as the hardware allows it to behave: a copy is only issued here and is done when the issuing thread
+// waits for its group (commit / wait_group), never before. A kernel that reads shared memory without the wait
+// reads what was there before, so a missing wait shows up as wrong results in the emulated tests. Copies still
+// pending when a thread exits are dropped. src_bytes < bytes zero-fills the rest (the src-size operand).
+void async_copy(Site site, void* shared_dst, const void* global_src, unsigned int bytes, unsigned int src_bytes);
+void async_copy_commit();
+void async_copy_wait(int pending_groups);
 
 template <class T>
 inline uint64_t to_bits(const T& v) {

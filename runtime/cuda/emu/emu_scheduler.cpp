@@ -109,6 +109,8 @@ void release_barrier(Block& b) {
 
 void mark_exited(Block& b, unsigned tid) {
     b.threads[tid].state = State::Exited;
+    b.threads[tid].async_copies.clear();  // never waited for: dropped (see async_copy)
+    b.threads[tid].async_group_ends.clear();
     --b.live;
     WarpRec& W = b.warps[tid / 32];
     W.exited |= 1u << (tid % 32);
@@ -128,7 +130,11 @@ void promote(Block& b) {
     ++b.promoted_blocks;
     const unsigned pos = b.cursor.pos;
     const unsigned cur = b.order[pos];
-    for (unsigned i = 0; i < b.n; ++i) b.threads[i].state = State::NotStarted;
+    for (unsigned i = 0; i < b.n; ++i) {
+        b.threads[i].state = State::NotStarted;
+        b.threads[i].async_copies.clear();  // left by a block that failed
+        b.threads[i].async_group_ends.clear();
+    }
     for (auto& w : b.warps) {
         w.exited = 0;
         w.arrived = 0;
@@ -214,6 +220,7 @@ const char* op_name(WarpOpKind k) {
         case WarpOpKind::Any: return "__any_sync";
         case WarpOpKind::All: return "__all_sync";
         case WarpOpKind::ActiveMask: return "__activemask";
+        case WarpOpKind::Collective: return "warp matrix instruction (mma.sync / ldmatrix)";
     }
     return "?";
 }

@@ -72,6 +72,15 @@ void try_release_warp(Block& b, unsigned w, unsigned lane) {
             }
         }
     }
+    if (first.op == WarpOpKind::Collective) {
+        void* lanes[32] = {};
+        for (unsigned m = needed; m; m &= m - 1) {
+            const unsigned l = __builtin_ctz(m);
+            lanes[l] = reinterpret_cast<void*>(b.threads[w * 32 + l].value);
+        }
+        if (const char* problem = first.collective(lanes, needed))
+            fail(b, w * 32 + lane, std::string(problem) + " (" + site_str(first.site) + ")");
+    }
     unsigned ballot = 0;
     for (unsigned m = needed; m; m &= m - 1) {
         const unsigned l = __builtin_ctz(m);
@@ -85,6 +94,7 @@ void try_release_warp(Block& b, unsigned w, unsigned lane) {
             case WarpOpKind::Ballot: r.result = ballot; break;
             case WarpOpKind::Any: r.result = ballot != 0; break;
             case WarpOpKind::All: r.result = (ballot & needed) == needed; break;
+            case WarpOpKind::Collective: r.result = 0; break;
             default: {
                 const int src = source_lane(r, l);
                 if (src == static_cast<int>(l)) {
@@ -136,6 +146,41 @@ uint64_t warp_op(Site site, WarpOpKind kind, unsigned int mask, uint64_t value, 
     try_release_active_mask(b, w);
     yield_current(b);
     return t.result;
+}
+
+void warp_collective(Site site, unsigned int mask, void* lane_data, CollectiveFn combine) {
+    Block& b = sync_block();
+    b.threads[b.current].collective = combine;
+    warp_op(site, WarpOpKind::Collective, mask, reinterpret_cast<uint64_t>(lane_data), 0, 32);
+}
+
+void async_copy(Site site, void* shared_dst, const void* global_src, unsigned int bytes, unsigned int src_bytes) {
+    Block& b = sync_block();
+    if (src_bytes > bytes)
+        fail(b, b.current, "cp.async at " + site_str(site) + ": source size " + std::to_string(src_bytes) +
+                               " over the copy size " + std::to_string(bytes));
+    b.threads[b.current].async_copies.push_back({shared_dst, global_src, bytes, src_bytes});
+}
+
+void async_copy_commit() {
+    ThreadRec& t = sync_block().threads[tls_block->current];
+    t.async_group_ends.push_back(t.async_copies.size());
+}
+
+void async_copy_wait(int pending_groups) {
+    ThreadRec& t = sync_block().threads[tls_block->current];
+    const size_t groups = t.async_group_ends.size(), keep = pending_groups < 0 ? 0 : static_cast<size_t>(pending_groups);
+    if (groups <= keep) return;
+    const size_t done = t.async_group_ends[groups - keep - 1];
+    for (size_t i = 0; i < done; ++i) {
+        const ThreadRec::AsyncCopy& c = t.async_copies[i];
+        if (c.src_bytes) std::memcpy(c.dst, c.src, c.src_bytes);
+        std::memset(static_cast<char*>(c.dst) + c.src_bytes, 0, c.bytes - c.src_bytes);
+    }
+    t.async_copies.erase(t.async_copies.begin(), t.async_copies.begin() + static_cast<std::ptrdiff_t>(done));
+    t.async_group_ends.erase(t.async_group_ends.begin(),
+                             t.async_group_ends.begin() + static_cast<std::ptrdiff_t>(groups - keep));
+    for (size_t& end : t.async_group_ends) end -= done;
 }
 
 unsigned int active_mask() {
