@@ -26,6 +26,7 @@
 #include "models/models.h"
 #include "runtime/allocator.h"
 #include "runtime/cuda_device.h"
+#include "runtime/settings.h"
 
 #if ENGINE_WITH_CUDA
 #include "kernels/cuda/kernel_choice.h"
@@ -146,10 +147,10 @@ struct Row {
     double flops = 0;
     double ours_ms = NAN, vendor_ms = NAN, difference = NAN;
     bool vendor_fell_back = false;  // the vendor library declined the problem and our kernel ran instead
+    double tolerance = 1e-3;        // relative difference that flags a row (float32: both sides exact math)
+    double peak_tflops = 0;         // the device's peak for the row's precision (0: not known)
     std::string error;
 };
-
-constexpr double kMismatch = 1e-3;  // relative difference that flags a row (both sides are exact float32 math)
 
 // Runs ours and the vendor's version of one product, each under its KernelChoiceGuard.
 Row compare(const std::string& group, const std::string& name, double flops, const std::function<Tensor()>& run,
@@ -202,8 +203,11 @@ void print_rows(const char* title, const char* vendor, const std::vector<Row>& r
         }
         std::printf("%-42s %9.3f %9.2f %10.3f %9.2f %8.2f %10.1e%s%s\n", r.name.c_str(), r.ours_ms,
                     r.flops / r.ours_ms * 1e-9, r.vendor_ms, r.flops / r.vendor_ms * 1e-9, r.vendor_ms / r.ours_ms,
-                    r.difference, r.difference > kMismatch ? "  MISMATCH" : "",
+                    r.difference, r.difference > r.tolerance ? "  MISMATCH" : "",
                     r.vendor_fell_back ? "  (vendor declined: ours ran)" : "");
+        if (r.peak_tflops > 0)
+            std::printf("%-42s ours %.0f%% and vendor %.0f%% of the %.0f TFLOP/s peak\n", "", 100.0 * r.flops / r.ours_ms * 1e-9 / r.peak_tflops,
+                        100.0 * r.flops / r.vendor_ms * 1e-9 / r.peak_tflops, r.peak_tflops);
     }
 }
 
@@ -219,12 +223,66 @@ nlohmann::json rows_json(const std::vector<Row>& rows) {
             j["speed_vs_vendor"] = r.vendor_ms / r.ours_ms;
             j["relative_difference"] = r.difference;
             j["vendor_fell_back"] = r.vendor_fell_back;
+            j["mismatch"] = r.difference > r.tolerance;
+            if (r.peak_tflops > 0) {
+                j["peak_tflops"] = r.peak_tflops;
+                j["ours_fraction_of_peak"] = r.flops / r.ours_ms * 1e-9 / r.peak_tflops;
+                j["vendor_fraction_of_peak"] = r.flops / r.vendor_ms * 1e-9 / r.peak_tflops;
+            }
         } else {
             j["error"] = r.error;
         }
         out.push_back(j);
     }
     return out;
+}
+
+// Dense tensor-core FLOP per SM and clock with fp32 accumulation, from NVIDIA's A100 and H100 whitepapers
+// (bf16 = fp16 = 2 x tf32); 0 for other devices, which then get no roofline column.
+double tensor_core_peak_tflops(const cudaDeviceProp& prop, int clock_khz, const std::string& precision) {
+    const int cc = prop.major * 10 + prop.minor;
+    const double half_per_sm_clock = cc == 90 ? 4096 : cc == 80 ? 2048 : 0;
+    const double per_sm_clock = precision == "tf32" ? half_per_sm_clock / 2 : half_per_sm_clock;
+    return per_sm_clock * prop.multiProcessorCount * clock_khz * 1e3 * 1e-12;
+}
+
+// Our tensor-core GEMM against cuBLAS per precision (TF32 on float32 inputs, BF16, FP16; fp32 accumulation):
+// square sizes and the seed UNet's convolutions as GEMMs.
+std::vector<Row> tensor_core_gemm_rows(const Options& o, const cudaDeviceProp& prop, int clock_khz,
+                                       const std::function<bool()>& over_budget, double target_ms) {
+    Backend& gpu = backend_for(Device::cuda(kDevice));
+    std::vector<Row> rows;
+    std::vector<int64_t> squares = {512, 1024, 2048, 4096, 8192};
+    if (o.quick) squares = {1024, 4096};
+    uint64_t seed = 100;
+    for (const std::string precision : {"tf32", "bf16", "fp16"}) {
+        const DType dtype = precision == "tf32" ? DType::Float32 : precision == "bf16" ? DType::BFloat16 : DType::Float16;
+        ScopedSetting tf32(&Settings::cuda_allow_tf32, precision == "tf32");
+        std::vector<std::tuple<std::string, int64_t, int64_t, int64_t>> shapes;
+        for (int64_t n : squares) shapes.emplace_back(std::to_string(n) + "^3", n, n, n);
+        for (const Layer& l : unet_layers(o.quick)) {
+            const int64_t out = l.transposed ? 2 * l.size : l.size;
+            const int64_t m = l.o, k = l.c * 9, n = o.batch * out * out;
+            shapes.emplace_back(std::string(l.name) + " " + std::to_string(m) + "x" + std::to_string(k) + "x" +
+                                    std::to_string(n), m, k, n);
+        }
+        for (const auto& [label, m, k, n] : shapes) {
+            const std::string name = precision + " " + label;
+            if (over_budget()) {
+                Row r("gemm", name);
+                r.error = "skipped: over the time budget (--budget)";
+                rows.push_back(r);
+                continue;
+            }
+            const Tensor a = random_device({m, k}, seed++).to(dtype), b = random_device({k, n}, seed++).to(dtype);
+            Row r = compare("gemm", name, 2.0 * m * n * k, [&] { return gpu.matmul(a, b); }, target_ms);
+            // Both sides round the inputs (TF32) or the output (16-bit) and sum in their own order.
+            r.tolerance = precision == "bf16" ? 2e-2 : precision == "fp16" ? 4e-3 : 4e-3;
+            r.peak_tflops = tensor_core_peak_tflops(prop, clock_khz, precision);
+            rows.push_back(r);
+        }
+    }
+    return rows;
 }
 
 int run(const Options& o) {
@@ -275,6 +333,11 @@ int run(const Options& o) {
         gemm_rows.push_back(compare("gemm", name, 2.0 * m * n * k, [&] { return gpu.matmul(a, b); }, target_ms));
     }
     print_rows("GEMM float32", "cublas", gemm_rows);
+
+    int clock_khz = 0;
+    ENGINE_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, kDevice), "bench");
+    std::vector<Row> tensor_core_rows = tensor_core_gemm_rows(o, prop, clock_khz, over_budget, target_ms);
+    print_rows("GEMM tensor cores (fp32 accumulate)", "cublas", tensor_core_rows);
 
     // --- convolutions, 3x3 padding 1
     std::vector<Row> conv_rows;
@@ -411,9 +474,9 @@ int run(const Options& o) {
         }
     }
 
-    for (const auto* rows : {&gemm_rows, &conv_rows}) {
+    for (const auto* rows : {&gemm_rows, &tensor_core_rows, &conv_rows}) {
         for (const Row& r : *rows) {
-            if ((!r.error.empty() && r.error.rfind("skipped", 0) != 0) || r.difference > kMismatch) ++failures;
+            if ((!r.error.empty() && r.error.rfind("skipped", 0) != 0) || r.difference > r.tolerance) ++failures;
         }
     }
     const cuda::MemoryStats stats = cuda::memory_stats(kDevice);
@@ -427,6 +490,7 @@ int run(const Options& o) {
                        {"batch", o.batch},
                        {"quick", o.quick},
                        {"gemm", rows_json(gemm_rows)},
+                       {"gemm_tensor_cores", rows_json(tensor_core_rows)},
                        {"conv", rows_json(conv_rows)},
                        {"bandwidth", bandwidth},
                        {"unet_train_step", unet_steps},

@@ -90,6 +90,17 @@ cublasStatus_t gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cubl
     }
 }
 
+// bfloat16 / float16 operands and result, fp32 accumulation (CUBLAS_COMPUTE_32F; tensor cores by default).
+template <class T>
+cublasStatus_t gemm_ex_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                       int k, const T* a, int lda, long long sa, const T* b, int ldb, long long sb,
+                                       T* c, int ldc, long long sc, int batch) {
+    const cudaDataType_t type = std::is_same_v<T, bfloat16> ? CUDA_R_16BF : CUDA_R_16F;
+    const float alpha = 1, beta = 0;
+    return cublasGemmStridedBatchedEx(h, ta, tb, m, n, k, &alpha, a, type, lda, sa, b, type, ldb, sb, &beta, c, type,
+                                      ldc, sc, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+}
+
 template <class T>
 bool run(const Tensor& a_in, const Tensor& b_in, Tensor& out, int64_t batch, int64_t m, int64_t n, int64_t k,
          int device, cudaStream_t stream) {
@@ -110,14 +121,21 @@ bool run(const Tensor& a_in, const Tensor& b_in, Tensor& out, int64_t batch, int
     const bool tf32 = std::is_same_v<T, float> && allow_tf32();
     ENGINE_CUBLAS_CHECK(cublasSetMathMode(handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
                         "matmul: cublasSetMathMode");
-    const T alpha = 1, beta = 0;
-    ENGINE_CUBLAS_CHECK(gemm_strided_batched<T>(handle, lb->op, la->op, static_cast<int>(n), static_cast<int>(m),
-                                                static_cast<int>(k), &alpha, b.data<T>(), static_cast<int>(lb->ld),
-                                                matrix_arg(b).batch_stride, a.data<T>(), static_cast<int>(la->ld),
-                                                matrix_arg(a).batch_stride, &beta, out.data<T>(), static_cast<int>(n),
-                                                m * n, static_cast<int>(batch)),
-                        "matmul (", batch, " x ", m, " x ", k, ") @ (", k, " x ", n, ") ", dtype_name(out.dtype()),
-                        " on cuda:", device);
+    const int ldb = static_cast<int>(lb->ld), lda = static_cast<int>(la->ld);
+    const long long sb = matrix_arg(b).batch_stride, sa = matrix_arg(a).batch_stride;
+    cublasStatus_t status;
+    if constexpr (std::is_same_v<T, bfloat16> || std::is_same_v<T, float16>) {
+        status = gemm_ex_strided_batched<T>(handle, lb->op, la->op, static_cast<int>(n), static_cast<int>(m),
+                                            static_cast<int>(k), b.data<T>(), ldb, sb, a.data<T>(), lda, sa,
+                                            out.data<T>(), static_cast<int>(n), m * n, static_cast<int>(batch));
+    } else {
+        const T alpha = 1, beta = 0;
+        status = gemm_strided_batched<T>(handle, lb->op, la->op, static_cast<int>(n), static_cast<int>(m),
+                                         static_cast<int>(k), &alpha, b.data<T>(), ldb, sb, a.data<T>(), lda, sa,
+                                         &beta, out.data<T>(), static_cast<int>(n), m * n, static_cast<int>(batch));
+    }
+    ENGINE_CUBLAS_CHECK(status, "matmul (", batch, " x ", m, " x ", k, ") @ (", k, " x ", n, ") ",
+                        dtype_name(out.dtype()), " on cuda:", device);
     return true;
 }
 
@@ -127,6 +145,8 @@ bool matmul_cublas(const Tensor& a, const Tensor& b, Tensor& out, int64_t batch,
                    int device, cudaStream_t stream) {
     if (a.dtype() == DType::Float32) return run<float>(a, b, out, batch, m, n, k, device, stream);
     if (a.dtype() == DType::Float64) return run<double>(a, b, out, batch, m, n, k, device, stream);
+    if (a.dtype() == DType::BFloat16) return run<bfloat16>(a, b, out, batch, m, n, k, device, stream);
+    if (a.dtype() == DType::Float16) return run<float16>(a, b, out, batch, m, n, k, device, stream);
     return false;
 }
 
