@@ -24,4 +24,18 @@ Backend& backend_for(Device device) {
 #endif
 }
 
+Tensor converted_to(Backend& backend, const Tensor& x, DType dtype) {
+    Tensor out = empty(x.shape(), dtype, x.device());
+    backend.copy_(out, x);
+    return out;
+}
+
+Tensor in_float32(Backend& backend, DType dtype, const std::vector<Tensor>& inputs,
+                  const std::function<Tensor(const std::vector<Tensor>&)>& op) {
+    std::vector<Tensor> wide;
+    wide.reserve(inputs.size());
+    for (const Tensor& t : inputs) wide.push_back(t.defined() ? converted_to(backend, t, DType::Float32) : t);
+    return converted_to(backend, op(wide), dtype);
+}
+
 }  // namespace engine

@@ -80,15 +80,6 @@ struct ReduceCall {
     DType out_dtype;
 };
 
-// Reductions of bfloat16 / float16 tensors run on a float32 copy and round the result once (PyTorch accumulates
-// them in float too), so the reduction kernels of both backends stay float, double and integer.
-template <class AnyBackend>
-Tensor converted_to(AnyBackend& backend, const Tensor& x, DType dtype) {
-    Tensor out = empty(x.shape(), dtype, x.device());
-    backend.copy_(out, x);
-    return out;
-}
-
 inline ReduceCall reduce_call(ReduceOp op, const Tensor& input, const std::vector<int64_t>& dims, bool keepdim) {
     ReduceCall call;
     call.dims = reduce_dims_or_all(dims, input.dim());

@@ -142,8 +142,15 @@ void CommonFlags::add_to(CLI::App& app) {
                    "Scale the gradients down to this global L2 norm when larger (0 = off)")
         ->capture_default_str()
         ->check(non_negative_number());
+    app.add_option("--precision", precision,
+                   "fp32; tf32 (float32 convolutions and matmuls on TF32 tensor cores, CUDA only); bf16 or fp16 "
+                   "(mixed precision: products in 16 bits, float32 master weights; fp16 with dynamic loss scaling)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"fp32", "tf32", "bf16", "fp16"}));
     // Hidden (no group): makes the loss NaN at this step, for tests of the NaN guard.
     app.add_option("--debug-nan-at-step", debug_nan_at_step)->group("");
+    // Hidden: fp16's initial loss scale (tests of skipped steps and of the scale's resume).
+    app.add_option("--debug-init-grad-scale", debug_init_grad_scale)->group("")->check(non_negative_number());
 }
 
 bool CommonFlags::seed_given() const { return seed_option_ && seed_option_->count() > 0; }
@@ -153,13 +160,16 @@ nlohmann::json CommonFlags::to_json() const {
     return {{"device", device},         {"out", out_dir},         {"resume", resume},
             {"epochs", epochs},         {"batch", batch},         {"lr", lr},
             {"seed", seed},             {"max_steps", max_steps}, {"time_limit_minutes", time_limit},
-            {"threads", threads},       {"workers", workers},     {"clip_grad_norm", clip_grad_norm}};
+            {"threads", threads},       {"workers", workers},     {"clip_grad_norm", clip_grad_norm},
+            {"precision", precision}};
 }
 
 CommonSetup resolve_common(const CommonFlags& flags, const std::string& app) {
     if (flags.threads > 0) set_num_threads(flags.threads);
     CommonSetup setup;
     setup.device = select_device(flags.device);
+    if (flags.precision == "tf32" && setup.device.is_cpu())
+        throw UsageError("--precision tf32: TF32 is a CUDA tensor-core format; on the CPU use fp32, bf16 or fp16");
     setup.seed = flags.seed;
     if (!flags.resume.empty()) {
         setup.resumed = read_train_state(flags.resume, app);
@@ -180,6 +190,8 @@ TrainOptions train_options(const CommonFlags& flags, const CommonSetup& setup, c
     o.device = setup.device;
     o.debug_nan_at_step = flags.debug_nan_at_step;
     o.clip_grad_norm = flags.clip_grad_norm;
+    o.precision = flags.precision;
+    o.init_grad_scale = flags.debug_init_grad_scale;
     o.log_every = flags.log_every;
     o.batch_size = flags.batch;
     if (flags.lr_given()) o.lr_override = flags.lr;

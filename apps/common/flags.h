@@ -37,7 +37,9 @@ struct CommonFlags {
     int64_t workers = 1;
     int64_t log_every = 0;
     double clip_grad_norm = 0;
+    std::string precision = "fp32";
     int64_t debug_nan_at_step = 0;
+    double debug_init_grad_scale = 0;
 
     // Adds the flags with these values as defaults.
     void add_to(CLI::App& app);

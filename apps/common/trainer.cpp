@@ -12,6 +12,7 @@
 #include "apps/common/interrupt.h"
 #include "apps/common/metrics.h"
 #include "apps/common/progress.h"
+#include "autograd/autocast.h"
 #include "models/checkpoint.h"
 #include "apps/common/draw.h"
 #include "runtime/json.h"
@@ -48,6 +49,8 @@ nlohmann::json TrainState::to_json() const {
             {"best_score", json_number(best_score)},
             {"best_epoch", best_epoch},
             {"best_step", best_step},
+            {"grad_scale", grad_scale},
+            {"grad_scale_clean_steps", grad_scale_clean_steps},
             {"history", history.to_json()},
             {"epochs", epochs}};
 }
@@ -67,6 +70,10 @@ TrainState TrainState::from_json(const nlohmann::json& j, const std::string& sou
         s.epoch_seconds = j.at("epoch_seconds").get<double>();
         s.train_seconds = j.at("train_seconds").get<double>();
         s.eval_seconds = j.at("eval_seconds").get<double>();
+        if (j.contains("grad_scale")) {  // absent in checkpoints written before mixed precision
+            s.grad_scale = j.at("grad_scale").get<double>();
+            s.grad_scale_clean_steps = j.at("grad_scale_clean_steps").get<int64_t>();
+        }
         const auto& best = j.at("best_score");
         s.best_score = best.is_number() ? best.get<double>() : -std::numeric_limits<double>::infinity();
         s.best_epoch = j.at("best_epoch").get<int64_t>();
@@ -111,6 +118,17 @@ Trainer::Trainer(TrainOptions options, models::Model& model, optim::Optimizer& o
       stop_(options_.max_steps, options_.time_limit_minutes) {
     state_.app = options_.app;
     state_.seed = options_.seed;
+    const std::string& precision = options_.precision;
+    ENGINE_CHECK(precision == "fp32" || precision == "tf32" || precision == "bf16" || precision == "fp16",
+                 "trainer: unknown precision '", precision, "'");
+    if (precision == "bf16") autocast_ = DType::BFloat16;
+    if (precision == "fp16") {
+        autocast_ = DType::Float16;
+        optim::GradScalerOptions scaling;
+        if (options_.init_grad_scale > 0) scaling.init_scale = options_.init_grad_scale;
+        scaler_.emplace(scaling);
+    }
+    if (precision == "tf32") tf32_.emplace(&Settings::cuda_allow_tf32, true);
 }
 
 std::string Trainer::kept_message() const {
@@ -149,6 +167,11 @@ void Trainer::save_checkpoint(const std::string& path) {
     info.step = state_.global_step;
     if (std::isfinite(state_.best_score)) info.best_metric = state_.best_score;
     info.extra["best_metric_name"] = options_.score_name;
+    info.extra["precision"] = options_.precision;
+    if (scaler_) {
+        state_.grad_scale = scaler_->current_scale();
+        state_.grad_scale_clean_steps = scaler_->clean_steps();
+    }
     info.extra["train_state"] = dump_json(state_.to_json());
     checkpoint::save(path, model_, &optimizer_, info);
 }
@@ -246,17 +269,30 @@ Trainer::EpochEnd Trainer::train_epoch(int64_t batches) {
             // Dropout draws from the default generator: seeding it per step makes a resumed run draw the same.
             manual_seed(mix_seed(state_.seed, kDropoutSalt, static_cast<uint64_t>(state_.global_step)));
             optimizer_.zero_grad();
-            Tensor loss = task_.loss(b);
+            Tensor loss;
+            {
+                const AutocastGuard autocast(autocast_);
+                loss = task_.loss(b);
+            }
             if (options_.debug_nan_at_step == state_.global_step + 1) loss = mul(loss, std::nan(""));
             const double value = loss.item<double>();
             check_finite(value, "loss", state_.global_step + 1, epoch + 1, state_.batch + 1, batches, kept_message());
-            loss.backward();
-            if (options_.clip_grad_norm > 0) {
+            if (scaler_) {
+                scaler_->scale(loss).backward();
+            } else {
+                loss.backward();
+            }
+            // With loss scaling, gradients are unscaled before clipping; Inf/NaN ones skip the step (the scaler's).
+            if (options_.clip_grad_norm > 0 && (!scaler_ || scaler_->unscale(optimizer_))) {
                 const double norm = nn::clip_grad_norm_(model_.parameters(), options_.clip_grad_norm);
                 check_finite(norm, "gradient norm", state_.global_step + 1, epoch + 1, state_.batch + 1, batches,
                              kept_message());
             }
-            optimizer_.step();
+            if (scaler_) {
+                scaler_->step(optimizer_);
+            } else {
+                optimizer_.step();
+            }
             ++state_.global_step;
             ++state_.batch;
             state_.epoch_loss_sum += value;
@@ -365,6 +401,7 @@ void Trainer::resume() {
     resumed.batch_size = options_.batch_size;
     resumed.train_samples = options_.train_samples;
     state_ = resumed;
+    if (scaler_ && state_.grad_scale > 0) scaler_->restore(state_.grad_scale, state_.grad_scale_clean_steps);
     std::error_code ec;
     have_last_ = std::filesystem::equivalent(options_.resume, last_path(), ec);
     last_saved_epoch_ = info.epoch;

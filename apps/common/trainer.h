@@ -13,7 +13,9 @@
 #include <string>
 
 #include "apps/common/training.h"
+#include "layers/grad_scaler.h"
 #include "layers/optim.h"
+#include "runtime/settings.h"
 #include "models/model.h"
 #include "models/data/loader.h"
 
@@ -34,6 +36,8 @@ struct TrainState {
     double train_seconds = 0, eval_seconds = 0;  // over all runs
     double best_score = -std::numeric_limits<double>::infinity();
     int64_t best_epoch = 0, best_step = 0;
+    double grad_scale = 0;               // fp16: the loss scale and its clean-step count (0: none), so that a
+    int64_t grad_scale_clean_steps = 0;  // resumed run scales exactly as an uninterrupted one
     LossHistory history;
     nlohmann::json epochs = nlohmann::json::array();  // one record per finished epoch
 
@@ -56,6 +60,8 @@ struct TrainOptions {
     Device device;
     int64_t debug_nan_at_step = 0;  // makes the loss NaN at this global step (tests of the NaN guard)
     double clip_grad_norm = 0;      // 0: no clipping
+    std::string precision = "fp32";  // fp32, tf32, bf16 (autocast), fp16 (autocast + loss scaling)
+    double init_grad_scale = 0;      // fp16: the first loss scale (0: GradScaler's default)
     std::optional<double> lr_override;  // with resume: replaces the checkpoint's learning rate
     int64_t log_every = 0;          // plain progress lines every N steps (0: about ten per epoch)
     std::string score_name;         // the validation metric that picks best.safetensors ("mean_iou")
@@ -128,6 +134,9 @@ private:
     optim::Optimizer& optimizer_;
     TrainingTask& task_;
     TrainState state_;
+    std::optional<DType> autocast_;                // bf16 / fp16: the forward pass runs under autocast
+    std::optional<optim::GradScaler> scaler_;      // fp16
+    std::optional<ScopedSetting<bool>> tf32_;      // tf32: for the whole run
     StopRule stop_;
     bool have_last_ = false;
     int64_t last_saved_epoch_ = 0, last_saved_step_ = 0;

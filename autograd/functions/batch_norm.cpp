@@ -1,5 +1,6 @@
 // batch_norm: normalisation over dim 1 of (N,C,...) with batch statistics (training, which also updates the
 // running statistics in place) or running statistics (eval); differentiable w.r.t. x, weight and bias.
+#include "autograd/autocast.h"
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "kernels/backend.h"
@@ -20,8 +21,9 @@ void check_channel_param(const Tensor& x, const Tensor& t, const char* what) {
 
 }  // namespace
 
-Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight,
+Tensor batch_norm(const Tensor& x_in, Tensor running_mean, Tensor running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+    const Tensor x = autocast::float32_input(x_in);
     check_floating("batch_norm", x);
     ENGINE_CHECK(x.dim() >= 2, "batch_norm: expected an input of shape (N, C, ...) with at least 2 dims, got shape ",
                  shape_str(x.shape()));

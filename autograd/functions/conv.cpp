@@ -2,6 +2,7 @@
 // convolution is the input-gradient of a convolution, so both share the same three backend kernels.
 #include <algorithm>
 
+#include "autograd/autocast.h"
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "kernels/backend.h"
@@ -65,6 +66,11 @@ Tensor bias_grad(const Tensor& grad_y) { return sum(grad_y, {0, 2, 3}); }
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
+    if (const std::optional<DType> low = autocast_dtype()) {  // autocast: the product in 16 bits
+        const AutocastGuard off(std::nullopt);
+        return conv2d(autocast::cast_floating(x, *low), autocast::cast_floating(weight, *low),
+                      autocast::cast_floating(bias, *low), p);
+    }
     const char* op = "conv2d";
     check_inputs(op, x, weight, bias, p);
     const int64_t c = x.size(1), o = weight.size(0);
@@ -99,6 +105,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p,
                         int64_t output_padding_h, int64_t output_padding_w) {
+    if (const std::optional<DType> low = autocast_dtype()) {  // autocast: the product in 16 bits
+        const AutocastGuard off(std::nullopt);
+        return conv_transpose2d(autocast::cast_floating(x, *low), autocast::cast_floating(weight, *low),
+                                autocast::cast_floating(bias, *low), p, output_padding_h, output_padding_w);
+    }
     const char* op = "conv_transpose2d";
     check_inputs(op, x, weight, bias, p);
     const int64_t c_in = x.size(1);

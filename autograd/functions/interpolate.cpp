@@ -2,6 +2,7 @@
 // factors (as F.interpolate), with PyTorch's argument checks and the gradient w.r.t. the input.
 #include <cmath>
 
+#include "autograd/autocast.h"
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "kernels/backend.h"
@@ -36,7 +37,8 @@ Tensor interpolate_impl(const Tensor& x, int64_t out_h, int64_t out_w, const Int
 
 }  // namespace
 
-Tensor interpolate(const Tensor& x, int64_t out_h, int64_t out_w, InterpMode mode, bool align_corners) {
+Tensor interpolate(const Tensor& x_in, int64_t out_h, int64_t out_w, InterpMode mode, bool align_corners) {
+    const Tensor x = autocast::float32_input(x_in);
     check_interp_input(x, mode, align_corners);
     InterpParams p;
     p.mode = mode;
@@ -44,7 +46,9 @@ Tensor interpolate(const Tensor& x, int64_t out_h, int64_t out_w, InterpMode mod
     return interpolate_impl(x, out_h, out_w, p);
 }
 
-Tensor interpolate_scale(const Tensor& x, double scale_h, double scale_w, InterpMode mode, bool align_corners) {
+Tensor interpolate_scale(const Tensor& x_in, double scale_h, double scale_w, InterpMode mode,
+                         bool align_corners) {
+    const Tensor x = autocast::float32_input(x_in);
     check_interp_input(x, mode, align_corners);
     ENGINE_CHECK(std::isfinite(scale_h) && std::isfinite(scale_w) && scale_h > 0 && scale_w > 0,
                  "interpolate: scale factors must be positive and finite, got (", scale_h, ", ", scale_w, ")");

@@ -1,5 +1,6 @@
 // Matrix products: torch.matmul (1-D promotion, batch broadcasting) built from recorded views around one
 // differentiable batched product, and linear (x @ weight^T + bias) as a single node.
+#include "autograd/autocast.h"
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "kernels/backend.h"
@@ -40,6 +41,10 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b, const char
 }  // namespace
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+    if (const std::optional<DType> low = autocast_dtype()) {  // autocast: the product in 16 bits
+        const AutocastGuard off(std::nullopt);
+        return matmul(autocast::cast_floating(a_in, *low), autocast::cast_floating(b_in, *low));
+    }
     check_operands("matmul", a_in, b_in, "the first operand", "the second operand");
     ENGINE_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul: both operands need at least 1 dim, got shapes ",
                  shape_str(a_in.shape()), " and ", shape_str(b_in.shape()));
@@ -78,6 +83,11 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    if (const std::optional<DType> low = autocast_dtype()) {  // autocast: the product in 16 bits
+        const AutocastGuard off(std::nullopt);
+        return linear(autocast::cast_floating(x, *low), autocast::cast_floating(weight, *low),
+                      autocast::cast_floating(bias, *low));
+    }
     check_operands("linear", x, weight, "input", "weight");
     check_dim("linear", weight, 2, "weight");
     ENGINE_CHECK(x.dim() >= 1, "linear: the input needs at least 1 dim, got shape ", shape_str(x.shape()));

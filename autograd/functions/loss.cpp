@@ -1,6 +1,7 @@
 // Losses: nll_loss (gradient from the backend kernel), cross_entropy (log_softmax + nll_loss, so its gradient
 // comes from composition) and binary_cross_entropy_with_logits (gradient w.r.t. the logits from the kernel,
 // w.r.t. the target by composition). Class weights and pos_weight are not differentiated, as in PyTorch.
+#include "autograd/autocast.h"
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "kernels/backend.h"
@@ -75,20 +76,23 @@ Tensor softplus_neg(const Tensor& x) { return add(log1p(exp(neg(abs(x)))), relu(
 
 }  // namespace
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+Tensor nll_loss(const Tensor& log_probs_in, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                 Reduction reduction) {
+    const Tensor log_probs = autocast::float32_input(log_probs_in);
     auto [t, w] = checked_target_and_weight("nll_loss", log_probs, target, weight);
     return nll_loss_checked(log_probs, t, w, ignore_index, reduction);
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+Tensor cross_entropy(const Tensor& logits_in, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      Reduction reduction) {
+    const Tensor logits = autocast::float32_input(logits_in);
     auto [t, w] = checked_target_and_weight("cross_entropy", logits, target, weight);
     return nll_loss_checked(log_softmax(logits, logits.dim() == 1 ? 0 : 1), t, w, ignore_index, reduction);
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& target_in, const Tensor& weight_in,
+Tensor binary_cross_entropy_with_logits(const Tensor& x_in, const Tensor& target_in, const Tensor& weight_in,
                                         const Tensor& pos_weight_in, Reduction reduction) {
+    const Tensor x = autocast::float32_input(x_in);
     const char* op = "binary_cross_entropy_with_logits";
     check_floating(op, x);
     check_floating(op, target_in, "target");

@@ -1,5 +1,6 @@
 // Pooling ops (max, average, adaptive average) over (N,C,H,W) or (C,H,W) inputs: PyTorch's parameter checks
 // and the gradients of the pooled values.
+#include "autograd/autocast.h"
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "kernels/backend.h"
@@ -77,7 +78,8 @@ Tensor adaptive_avg_pool2d_4d(const Tensor& x, int64_t out_h, int64_t out_w) {
 
 }  // namespace
 
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dParams& p) {
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x_in, const Pool2dParams& p) {
+    const Tensor x = autocast::float32_input(x_in);
     check_pool_input("max_pool2d", x);
     ENGINE_CHECK(x.dtype() != DType::Bool, "max_pool2d: not implemented for bool tensors");
     check_pool_params("max_pool2d", x, p, /*max_pool=*/true);
@@ -90,7 +92,8 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dP
 
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) { return max_pool2d_with_indices(x, p).first; }
 
-Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
+Tensor avg_pool2d(const Tensor& x_in, const Pool2dParams& p) {
+    const Tensor x = autocast::float32_input(x_in);
     check_pool_input("avg_pool2d", x);
     ENGINE_CHECK(is_floating(x.dtype()) || x.dtype() == DType::Int64,
                  "avg_pool2d: expected a float32, float64 or int64 input, got ", dtype_name(x.dtype()));
@@ -99,7 +102,8 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
     return avg_pool2d_4d(x, p);
 }
 
-Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
+Tensor adaptive_avg_pool2d(const Tensor& x_in, int64_t out_h, int64_t out_w) {
+    const Tensor x = autocast::float32_input(x_in);
     check_pool_input("adaptive_avg_pool2d", x);
     check_floating("adaptive_avg_pool2d", x);
     ENGINE_CHECK(out_h >= 0 && out_w >= 0, "adaptive_avg_pool2d: output size must be non-negative, got (", out_h,

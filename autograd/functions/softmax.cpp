@@ -1,5 +1,6 @@
 // softmax and log_softmax along any dim; their gradients come from the backend's backward kernels, which
 // only need the saved output.
+#include "autograd/autocast.h"
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "kernels/backend.h"
@@ -7,7 +8,8 @@
 namespace engine {
 namespace {
 
-Tensor softmax_op(const Tensor& x, int64_t dim, bool log) {
+Tensor softmax_op(const Tensor& x_in, int64_t dim, bool log) {
+    const Tensor x = autocast::float32_input(x_in);
     const char* name = log ? "log_softmax" : "softmax";
     check_floating(name, x);
     const int64_t d = normalize_dim(dim, x.dim(), name);

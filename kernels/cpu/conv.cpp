@@ -32,6 +32,10 @@ void* conv_workspace(ConvSlot slot, size_t bytes) {
 }
 
 Tensor CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
+    if (is_half(x.dtype()))
+        return in_float32(*this, x.dtype(), {x, w, bias}, [&](const std::vector<Tensor>& f) {
+            return conv2d_forward(f[0], f[1], f[2], p);
+        });
     const ConvShape g = conv_forward_shape(x.shape(), w.shape(), p);
     if (x.numel() == 0 || w.numel() == 0) {  // no image, channel or filter: only the bias remains
         Tensor y = zeros({g.n, g.o, g.oh, g.ow}, x.dtype());
@@ -46,6 +50,10 @@ Tensor CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor
 
 Tensor CpuBackend::conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const Shape& x_shape,
                                         const Conv2dParams& p) {
+    if (is_half(grad_y.dtype()))
+        return in_float32(*this, grad_y.dtype(), {grad_y, w}, [&](const std::vector<Tensor>& f) {
+            return conv2d_backward_data(f[0], f[1], x_shape, p);
+        });
     const ConvShape g = conv_shape(x_shape, w.shape(), grad_y.size(2), grad_y.size(3), p);
     if (grad_y.numel() == 0 || w.numel() == 0 || shape_numel(x_shape) == 0) return zeros(x_shape, grad_y.dtype());
 #if ENGINE_WITH_ONEDNN
@@ -56,6 +64,10 @@ Tensor CpuBackend::conv2d_backward_data(const Tensor& grad_y, const Tensor& w, c
 
 Tensor CpuBackend::conv2d_backward_weight(const Tensor& grad_y, const Tensor& x, const Shape& w_shape,
                                           const Conv2dParams& p) {
+    if (is_half(grad_y.dtype()))
+        return in_float32(*this, grad_y.dtype(), {grad_y, x}, [&](const std::vector<Tensor>& f) {
+            return conv2d_backward_weight(f[0], f[1], w_shape, p);
+        });
     const ConvShape g = conv_shape(x.shape(), w_shape, grad_y.size(2), grad_y.size(3), p);
     if (grad_y.numel() == 0 || x.numel() == 0 || shape_numel(w_shape) == 0) return zeros(w_shape, x.dtype());
 #if ENGINE_WITH_ONEDNN

@@ -124,8 +124,10 @@ void arg_extreme(const Tensor& x, int64_t dim, T* value, int64_t* index) {
 }  // namespace
 
 Tensor CpuBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<int64_t>& dims_in, bool keepdim) {
-    if (is_half(input.dtype()))
-        return converted_to(*this, reduce(op, converted_to(*this, input, DType::Float32), dims_in, keepdim), input.dtype());
+    if (is_half(input.dtype())) {  // through float32: see converted_to
+        const Tensor wide = reduce(op, converted_to(*this, input, DType::Float32), dims_in, keepdim);
+        return converted_to(*this, wide, input.dtype());
+    }
     const char* name = reduce_op_name(op);
     const ReduceCall call = reduce_call(op, input, dims_in, keepdim);
     const std::vector<int64_t>& dims = call.dims;

@@ -5,7 +5,6 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/reduce_driver.h"
 #include "kernels/reduce_math.h"
-#include "kernels/reduce_plan.h"
 
 namespace engine::cpu {
 namespace {

@@ -17,6 +17,10 @@ bool use_cudnn() { return conv_impl() == ConvImpl::Cudnn; }
 }  // namespace
 
 Tensor CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
+    if (is_half(x.dtype()))
+        return in_float32(*this, x.dtype(), {x, w, bias}, [&](const std::vector<Tensor>& f) {
+            return conv2d_forward(f[0], f[1], f[2], p);
+        });
     ENGINE_CUDA_CHECK(cudaSetDevice(device_index_), "conv2d");
     const ConvShape s = conv_forward_shape(x.shape(), w.shape(), p);
     Tensor y = empty({s.n, s.o, s.oh, s.ow}, x.dtype(), Device::cuda(device_index_));
@@ -35,6 +39,10 @@ Tensor CudaBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tenso
 
 Tensor CudaBackend::conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const Shape& x_shape,
                                          const Conv2dParams& p) {
+    if (is_half(grad_y.dtype()))
+        return in_float32(*this, grad_y.dtype(), {grad_y, w}, [&](const std::vector<Tensor>& f) {
+            return conv2d_backward_data(f[0], f[1], x_shape, p);
+        });
     ENGINE_CUDA_CHECK(cudaSetDevice(device_index_), "conv2d backward");
     const ConvShape s = conv_shape(x_shape, w.shape(), grad_y.size(2), grad_y.size(3), p);
     Tensor grad_x = empty(x_shape, grad_y.dtype(), Device::cuda(device_index_));
@@ -53,6 +61,10 @@ Tensor CudaBackend::conv2d_backward_data(const Tensor& grad_y, const Tensor& w, 
 
 Tensor CudaBackend::conv2d_backward_weight(const Tensor& grad_y, const Tensor& x, const Shape& w_shape,
                                            const Conv2dParams& p) {
+    if (is_half(grad_y.dtype()))
+        return in_float32(*this, grad_y.dtype(), {grad_y, x}, [&](const std::vector<Tensor>& f) {
+            return conv2d_backward_weight(f[0], f[1], w_shape, p);
+        });
     ENGINE_CUDA_CHECK(cudaSetDevice(device_index_), "conv2d backward");
     const ConvShape s = conv_shape(x.shape(), w_shape, grad_y.size(2), grad_y.size(3), p);
     Tensor grad_w = empty(w_shape, x.dtype(), Device::cuda(device_index_));

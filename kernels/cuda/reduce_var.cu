@@ -6,7 +6,6 @@
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/reduce.cuh"
-#include "kernels/reduce_plan.h"
 
 namespace engine::cuda {
 namespace {

@@ -315,3 +315,42 @@ TEST_F(TrainClassifierTest, SecondSignalQuitsWithoutCorruptingTheCheckpoint) {
                                                              last}));
     EXPECT_EQ(rest.exit_code, 0) << rest.out << rest.err;
 }
+
+// --precision: bf16 and fp16 train with autocast (fp16 with loss scaling, whose scale a resumed run restores,
+// so the resumed loss curve is the uninterrupted one), the checkpoint records the precision, and tf32 is a
+// CUDA format: refused on the CPU before anything is written.
+TEST_F(TrainClassifierTest, MixedPrecisionTrainsRecordsItselfAndResumesExactly) {
+    for (const std::string precision : {"bf16", "fp16"}) {
+        SCOPED_TRACE(precision);
+        const std::string out = dir / ("mixed_" + precision);
+        const AppResult r = train(with(idx_args(out), {"--epochs", "2", "--precision", precision}));
+        ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+        const nlohmann::json report = read_json(out + "/metrics.json");
+        EXPECT_EQ(report.at("config").at("precision"), precision);
+        EXPECT_GT(report.at("epochs").back().at("accuracy").get<double>(), 0.5);
+        const checkpoint::Info info = checkpoint::read_info(out + "/last.safetensors");
+        EXPECT_EQ(info.extra.at("precision"), precision);
+        const auto state = nlohmann::json::parse(info.extra.at("train_state"));
+        if (precision == "fp16") {
+            EXPECT_GT(state.at("grad_scale").get<double>(), 0.0);  // 65536 halved once per skipped step
+        } else {
+            EXPECT_EQ(state.at("grad_scale").get<double>(), 0.0);
+        }
+    }
+    // A first loss scale of 2^24 overflows float16 gradients: the first steps are skipped and the scale halves
+    // until they fit. A resumed run must continue from the halved scale, or it skips steps the whole run took.
+    const std::vector<std::string> fp16 = {"--epochs", "2", "--precision", "fp16", "--debug-init-grad-scale",
+                                           "16777216"};
+    ASSERT_EQ(train(with(idx_args(dir / "whole"), fp16)).exit_code, 0);
+    const auto expected = read_json(dir / "whole/metrics.json").at("loss").at("step_loss");
+    const auto whole_state = nlohmann::json::parse(
+        checkpoint::read_info(dir / "whole/last.safetensors").extra.at("train_state"));
+    EXPECT_LT(whole_state.at("grad_scale").get<double>(), 16777216.0) << "no step was skipped: the test is void";
+    ASSERT_EQ(train(with(with(idx_args(dir / "part"), fp16), {"--max-steps", "3"})).exit_code, 0);
+    const AppResult rest = train(with(with(idx_args(dir / "part"), fp16), {"--resume", dir / "part/last.safetensors"}));
+    ASSERT_EQ(rest.exit_code, 0) << rest.out << rest.err;
+    EXPECT_EQ(read_json(dir / "part/metrics.json").at("loss").at("step_loss"), expected);
+    expect_one_error_line(train(with(idx_args(dir / "out"), {"--precision", "tf32"})), "--precision tf32", 2);
+    expect_one_error_line(train(with(idx_args(dir / "out"), {"--precision", "int8"})), "--precision", 2);
+    EXPECT_FALSE(fs::exists(dir / "out"));
+}

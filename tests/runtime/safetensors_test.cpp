@@ -41,7 +41,7 @@ TEST(SafetensorsTest, RejectsMalformedFilesWithTheFirstProblem) {
         return out + json + std::string(data_bytes, '\0');
     };
     EXPECT_ENGINE_ERROR(safetensors::parse(with_header("{not json", 0), "f"), "header is not valid JSON");
-    EXPECT_ENGINE_ERROR(safetensors::parse(with_header(R"({"t":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", 2), "f"),
+    EXPECT_ENGINE_ERROR(safetensors::parse(with_header(R"({"t":{"dtype":"I16","shape":[1],"data_offsets":[0,2]}})", 2), "f"),
                         "unsupported dtype");
     EXPECT_ENGINE_ERROR(safetensors::parse(with_header(R"({"t":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4), "f"),
                         "negative or non-integer dimension");
