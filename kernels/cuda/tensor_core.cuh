@@ -158,25 +158,24 @@ inline const char* ldmatrix(void* const* lanes, unsigned int group) {
 #define ENGINE_TC_SITE
 #endif
 
+#if defined(__CUDACC__)
+// One mma.sync with four fp32 accumulators, four A and two B registers; SHAPE_TYPES as "m16n8k16.row.col....".
+#define ENGINE_TC_MMA(SHAPE_TYPES)                                                                             \
+    asm volatile("mma.sync.aligned." SHAPE_TYPES " {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};\n" \
+                 : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])                                             \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]),      \
+                   "f"(c[2]), "f"(c[3]))
+#endif
+
 // d = A * B + c, bf16 (BF16) or fp16 inputs, fp32 accumulation. d may be c.
 template <bool BF16>
 __device__ inline void mma_16x8x16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
                                    const float (&c)[4] ENGINE_TC_SITE) {
 #if defined(__CUDACC__)
     if constexpr (BF16) {
-        asm volatile(
-            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-            "{%10,%11,%12,%13};\n"
-            : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]),
-              "f"(c[3]));
+        ENGINE_TC_MMA("m16n8k16.row.col.f32.bf16.bf16.f32");
     } else {
-        asm volatile(
-            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-            "{%10,%11,%12,%13};\n"
-            : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]),
-              "f"(c[3]));
+        ENGINE_TC_MMA("m16n8k16.row.col.f32.f16.f16.f32");
     }
 #else
     emulated::MmaLane lane{d, a, b, c};
@@ -188,12 +187,7 @@ __device__ inline void mma_16x8x16(float (&d)[4], const uint32_t (&a)[4], const 
 __device__ inline void mma_16x8x8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
                                        const float (&c)[4] ENGINE_TC_SITE) {
 #if defined(__CUDACC__)
-    asm volatile(
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%10,%11,%12,%13};\n"
-        : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]),
-          "f"(c[3]));
+    ENGINE_TC_MMA("m16n8k8.row.col.f32.tf32.tf32.f32");
 #else
     emulated::MmaLane lane{d, a, b, c};
     ENGINE_TC_COLLECTIVE(lane, &emulated::mma_16x8x8_tf32);
