@@ -2,8 +2,8 @@
 // implicit-GEMM kernels). Precedence: a KernelChoiceGuard on this thread, then the settings (ENGINE_CUDA_GEMM,
 // ENGINE_CUDA_CONV, runtime/settings.h), whose default is the vendor library. Builds without the vendor libraries
 // (the emulated one) always run our kernels; asking them for the vendor path is not an error.
-// ENGINE_CUDA_ALLOW_TF32 lets cuBLAS and cuDNN use TF32 tensor cores for float32 (off by default, so that float32
-// results match the CPU backend to float32 rounding).
+// ENGINE_CUDA_ALLOW_TF32 lets cuBLAS, cuDNN and our tensor-core GEMM use TF32 for float32 (off by default, so
+// that float32 results match the CPU backend to float32 rounding).
 //
 // KernelChoiceGuard is not a second way to override the settings: it is per thread and part of the kernels'
 // API, so that code (bench_cuda) runs both paths side by side; ScopedSetting changes the process-wide default
