@@ -108,9 +108,13 @@ using float16 = Float16Storage<Float16Format>;
 // OpMath<T>: the type arithmetic on T's elements runs in (float for the 16-bit types, T itself otherwise), as
 // PyTorch's opmath_type: an op on bfloat16 tensors converts, computes in float and rounds once.
 template <class T>
-struct OpMathOf { using type = T; };
+struct OpMathOf {
+    using type = T;
+};
 template <class Format>
-struct OpMathOf<Float16Storage<Format>> { using type = float; };
+struct OpMathOf<Float16Storage<Format>> {
+    using type = float;
+};
 template <class T>
 using OpMath = typename OpMathOf<T>::type;
 

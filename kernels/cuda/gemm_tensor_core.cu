@@ -28,8 +28,7 @@ constexpr int kWarpM = 64, kWarpN = 32;  // 2 x 4 warps
 template <class In>
 struct Tiles {
     static constexpr int kElems = 16 / static_cast<int>(sizeof(In));  // per 16-byte chunk: 8 halves or 4 floats
-    static constexpr int kAChunks = kBK / kElems, kBChunks = kBN / kElems;  // per row of the A / B tile
-    static constexpr int kAStage = kBM * kBK, kBStage = kBK * kBN;         // elements per pipeline stage
+    static constexpr int kAStage = kBM * kBK, kBStage = kBK * kBN;    // elements per pipeline stage
     static constexpr size_t kSharedBytes = kStages * (kAStage + kBStage) * sizeof(In);
 };
 
@@ -77,24 +76,26 @@ __device__ inline int valid_elems(int64_t remaining, int chunk) {
     return remaining <= 0 ? 0 : remaining >= chunk ? chunk : static_cast<int>(remaining);
 }
 
+// One tile (Rows x Cols elements) of a row-major matrix into a shared-memory stage: `src` is the tile's first
+// element, `rows` and `cols` how many of its rows and columns lie inside the matrix (the rest load zeros),
+// IsA: A's swizzle (a_chunk) rather than B's.
+template <class In, bool Aligned, bool IsA, int Rows, int Cols>
+__device__ void load_tile(In* stage, const In* src, int64_t ld, int64_t rows, int64_t cols) {
+    constexpr int e = Tiles<In>::kElems, chunks = Cols / e;
+    for (int q = static_cast<int>(threadIdx.x); q < Rows * chunks; q += kThreads) {
+        const int row = q / chunks, chunk = q % chunks;
+        const int valid = row < rows ? valid_elems(cols - int64_t{chunk} * e, e) : 0;
+        const int at = (IsA ? a_chunk<In>(row, chunk) : b_chunk<In>(row, chunk)) * e;
+        copy_chunk<In, Aligned>(stage + row * Cols + at, valid ? src + row * ld + chunk * e : src, valid);
+    }
+}
+
+// Stage `k0` of the block at (m0, n0): A's kBM x kBK tile and B's kBK x kBN tile.
 template <class In, class Out, bool Aligned>
 __device__ void load_stage(const TensorCoreGemm<In, Out>& p, const In* A, const In* B, In* sA, In* sB, int64_t m0,
                            int64_t n0, int64_t k0) {
-    using T = Tiles<In>;
-    for (int q = static_cast<int>(threadIdx.x); q < kBM * T::kAChunks; q += kThreads) {
-        const int row = q / T::kAChunks, chunk = q % T::kAChunks;
-        const int64_t gr = m0 + row, gk = k0 + int64_t{chunk} * T::kElems;
-        const int valid = gr < p.m ? valid_elems(p.k - gk, T::kElems) : 0;
-        copy_chunk<In, Aligned>(sA + row * kBK + a_chunk<In>(row, chunk) * T::kElems, valid ? A + gr * p.lda + gk : A,
-                                valid);
-    }
-    for (int q = static_cast<int>(threadIdx.x); q < kBK * T::kBChunks; q += kThreads) {
-        const int row = q / T::kBChunks, chunk = q % T::kBChunks;
-        const int64_t gk = k0 + row, gn = n0 + int64_t{chunk} * T::kElems;
-        const int valid = gk < p.k ? valid_elems(p.n - gn, T::kElems) : 0;
-        copy_chunk<In, Aligned>(sB + row * kBN + b_chunk<In>(row, chunk) * T::kElems, valid ? B + gk * p.ldb + gn : B,
-                                valid);
-    }
+    load_tile<In, Aligned, true, kBM, kBK>(sA, A + m0 * p.lda + k0, p.lda, p.m - m0, p.k - k0);
+    load_tile<In, Aligned, false, kBK, kBN>(sB, B + k0 * p.ldb + n0, p.ldb, p.k - k0, p.n - n0);
 }
 
 using Accumulators = float[4][4][4];  // [m16 tile][n8 tile][fragment]
@@ -221,8 +222,8 @@ void launch_tensor_core(const TensorCoreGemm<In, Out>& p, cudaStream_t stream, c
 
 template <class In, class Out>
 void gemm_tensor_core(const TensorCoreGemm<In, Out>& p, cudaStream_t stream, const char* op) {
-    ENGINE_CHECK(p.m >= 0 && p.n >= 0 && p.k >= 0 && p.batch >= 0, op, ": negative GEMM size (", p.m, ", ", p.n,
-                 ", ", p.k, ") x ", p.batch);
+    ENGINE_CHECK(p.m >= 0 && p.n >= 0 && p.k >= 0 && p.batch >= 0, op, ": negative GEMM size (", p.m, ", ", p.n, ", ",
+                 p.k, ") x ", p.batch);
     if (p.m == 0 || p.n == 0 || p.batch == 0) return;
     ENGINE_CHECK((p.m + kBM - 1) / kBM <= 65535 && p.batch <= 65535 && (p.n + kBN - 1) / kBN <= 0x7FFFFFFF, op,
                  ": GEMM of ", p.batch, " x (", p.m, " x ", p.n, ") beyond the tensor-core kernel's grid");

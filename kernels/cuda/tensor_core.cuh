@@ -160,11 +160,11 @@ inline const char* ldmatrix(void* const* lanes, unsigned int group) {
 
 #if defined(__CUDACC__)
 // One mma.sync with four fp32 accumulators, four A and two B registers; SHAPE_TYPES as "m16n8k16.row.col....".
-#define ENGINE_TC_MMA(SHAPE_TYPES)                                                                             \
-    asm volatile("mma.sync.aligned." SHAPE_TYPES " {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};\n" \
-                 : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])                                             \
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]),      \
-                   "f"(c[2]), "f"(c[3]))
+#define ENGINE_TC_MMA(SHAPE_TYPES)                                                                                    \
+    asm volatile("mma.sync.aligned." SHAPE_TYPES " {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};\n"       \
+                 : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])                                                     \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]), \
+                   "f"(c[3]))
 #endif
 
 // d = A * B + c, bf16 (BF16) or fp16 inputs, fp32 accumulation. d may be c.
