@@ -48,12 +48,11 @@ Backend& cpu_backend();
 // The backend for a device; throws DeviceError when that device is absent.
 Backend& backend_for(Device device);
 
-// A copy of x in `dtype` on x's device, made by `backend`. The ops without 16-bit kernels of their own
-// (reductions, the CPU matmul) run bfloat16 / float16 inputs through a float32 copy and round the result once,
-// as PyTorch computes them in float.
+// A copy of x in `dtype` on x's device, made by `backend`.
 Tensor converted_to(Backend& backend, const Tensor& x, DType dtype);
-// `op` on float32 copies of `inputs` (undefined ones stay undefined), its result rounded to `dtype`: how the
-// convolutions of both backends take bfloat16 / float16 tensors (exact inputs, fp32 accumulation).
+// `op` on float32 copies of `inputs` (undefined ones stay undefined), its result rounded to `dtype`: how the ops
+// without 16-bit kernels of their own (the convolutions and reductions of both backends, the CPU's matmul) take
+// bfloat16 / float16 tensors: exact inputs, float32 arithmetic, one rounding, as PyTorch computes them in float.
 Tensor in_float32(Backend& backend, DType dtype, const std::vector<Tensor>& inputs,
                   const std::function<Tensor(const std::vector<Tensor>&)>& op);
 inline Backend& backend_for(const Tensor& t) { return backend_for(t.device()); }

@@ -91,10 +91,8 @@ void matmul_sgemm(const Tensor& a_in, const Tensor& b_in, Tensor& out, int64_t b
 }  // namespace
 
 Tensor CpuBackend::matmul(const Tensor& a, const Tensor& b) {
-    if (is_half(a.dtype())) {  // the product of the exact float values, accumulated in float, rounded once
-        const Tensor wide = matmul(converted_to(*this, a, DType::Float32), converted_to(*this, b, DType::Float32));
-        return converted_to(*this, wide, a.dtype());
-    }
+    if (is_half(a.dtype()))  // the product of the exact float values, accumulated in float, rounded once
+        return in_float32(*this, a.dtype(), {a, b}, [&](const std::vector<Tensor>& f) { return matmul(f[0], f[1]); });
     const int64_t d = a.dim();
     const int64_t batch = d == 3 ? a.size(0) : 1;
     const int64_t m = a.size(d - 2), k = a.size(d - 1), n = b.size(d - 1);

@@ -124,10 +124,9 @@ void arg_extreme(const Tensor& x, int64_t dim, T* value, int64_t* index) {
 }  // namespace
 
 Tensor CpuBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<int64_t>& dims_in, bool keepdim) {
-    if (is_half(input.dtype())) {  // through float32: see converted_to
-        const Tensor wide = reduce(op, converted_to(*this, input, DType::Float32), dims_in, keepdim);
-        return converted_to(*this, wide, input.dtype());
-    }
+    if (is_half(input.dtype()))
+        return in_float32(*this, input.dtype(), {input},
+                          [&](const std::vector<Tensor>& f) { return reduce(op, f[0], dims_in, keepdim); });
     const char* name = reduce_op_name(op);
     const ReduceCall call = reduce_call(op, input, dims_in, keepdim);
     const std::vector<int64_t>& dims = call.dims;
@@ -165,7 +164,7 @@ Tensor CpuBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<in
 }
 
 std::pair<Tensor, Tensor> CpuBackend::reduce_with_index(ReduceOp op, const Tensor& input, int64_t dim, bool keepdim) {
-    if (is_half(input.dtype())) {
+    if (is_half(input.dtype())) {  // as in_float32, for a pair of results
         auto [values, indices] = reduce_with_index(op, converted_to(*this, input, DType::Float32), dim, keepdim);
         return {converted_to(*this, values, input.dtype()), indices};
     }

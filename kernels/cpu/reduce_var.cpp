@@ -61,10 +61,9 @@ struct VarPolicy {
 }  // namespace
 
 Tensor CpuBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in, double correction, bool keepdim) {
-    if (is_half(input.dtype())) {
-        const Tensor wide = var(converted_to(*this, input, DType::Float32), dims_in, correction, keepdim);
-        return converted_to(*this, wide, input.dtype());
-    }
+    if (is_half(input.dtype()))
+        return in_float32(*this, input.dtype(), {input},
+                          [&](const std::vector<Tensor>& f) { return var(f[0], dims_in, correction, keepdim); });
     const std::vector<int64_t> dims = reduce_dims_or_all(dims_in, input.dim());
     Tensor out = empty(reduced_shape(input.shape(), dims, keepdim), input.dtype());
     if (out.numel() == 0) return out;

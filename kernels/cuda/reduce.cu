@@ -25,10 +25,9 @@ struct StoreIndexed {
 }  // namespace
 
 Tensor CudaBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<int64_t>& dims_in, bool keepdim) {
-    if (is_half(input.dtype())) {  // through float32: see converted_to
-        const Tensor wide = reduce(op, converted_to(*this, input, DType::Float32), dims_in, keepdim);
-        return converted_to(*this, wide, input.dtype());
-    }
+    if (is_half(input.dtype()))
+        return in_float32(*this, input.dtype(), {input},
+                          [&](const std::vector<Tensor>& f) { return reduce(op, f[0], dims_in, keepdim); });
     const char* name = reduce_op_name(op);
     set_device(device_index_, name);
     const ReduceCall call = reduce_call(op, input, dims_in, keepdim);
@@ -72,7 +71,7 @@ Tensor CudaBackend::reduce(ReduceOp op, const Tensor& input, const std::vector<i
 
 std::pair<Tensor, Tensor> CudaBackend::reduce_with_index(ReduceOp op, const Tensor& input, int64_t dim,
                                                          bool keepdim) {
-    if (is_half(input.dtype())) {
+    if (is_half(input.dtype())) {  // as in_float32, for a pair of results
         auto [values, indices] = reduce_with_index(op, converted_to(*this, input, DType::Float32), dim, keepdim);
         return {converted_to(*this, values, input.dtype()), indices};
     }

@@ -22,10 +22,9 @@ struct StoreVariance {
 }  // namespace
 
 Tensor CudaBackend::var(const Tensor& input, const std::vector<int64_t>& dims_in, double correction, bool keepdim) {
-    if (is_half(input.dtype())) {
-        const Tensor wide = var(converted_to(*this, input, DType::Float32), dims_in, correction, keepdim);
-        return converted_to(*this, wide, input.dtype());
-    }
+    if (is_half(input.dtype()))
+        return in_float32(*this, input.dtype(), {input},
+                          [&](const std::vector<Tensor>& f) { return var(f[0], dims_in, correction, keepdim); });
     set_device(device_index_, "var");
     const std::vector<int64_t> dims = reduce_dims_or_all(dims_in, input.dim());
     Tensor out = empty(reduced_shape(input.shape(), dims, keepdim), input.dtype(), input.device());
