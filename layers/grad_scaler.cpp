@@ -2,14 +2,15 @@
 
 #include <cmath>
 
+#include "autograd/finite.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 
 namespace engine::optim {
 
 GradScaler::GradScaler(GradScalerOptions options) : options_(options), scale_(options.init_scale) {
-    ENGINE_CHECK(std::isfinite(options.init_scale) && options.init_scale > 0, "GradScaler: init_scale must be "
-                 "positive and finite, got ", options.init_scale);
+    ENGINE_CHECK(std::isfinite(options.init_scale) && options.init_scale > 0,
+                 "GradScaler: init_scale must be positive and finite, got ", options.init_scale);
     ENGINE_CHECK(options.growth_factor > 1 && options.backoff_factor > 0 && options.backoff_factor < 1 &&
                      options.growth_interval >= 1,
                  "GradScaler: expected growth_factor > 1, 0 < backoff_factor < 1 and growth_interval >= 1, got ",
@@ -26,8 +27,7 @@ bool GradScaler::unscale(Optimizer& optimizer) {
         Tensor g = p.grad();
         if (!g.defined()) continue;
         mul_(g, 1.0 / scale_);
-        // x * 0 is 0 for finite x, NaN for Inf or NaN: one reduction per gradient.
-        if (finite_ && !std::isfinite(sum(mul(g, 0.0)).item<double>())) finite_ = false;
+        if (finite_ && !all_finite(g)) finite_ = false;
     }
     unscaled_ = true;
     return finite_;

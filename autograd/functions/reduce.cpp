@@ -2,7 +2,9 @@
 // the gradient evenly for max() over all elements and amax / amin, as in PyTorch; max / min along a dim send
 // it to the returned index.
 #include <algorithm>
+#include <cmath>
 
+#include "autograd/finite.h"
 #include "autograd/function.h"
 #include "autograd/ops.h"
 #include "kernels/backend.h"
@@ -189,6 +191,13 @@ Tensor std(const Tensor& x, const std::vector<int64_t>& dims, double correction,
     check_input("std", x);
     ENGINE_CHECK(is_floating(x.dtype()), "std: expected a float32 or float64 input, got ", dtype_name(x.dtype()));
     return sqrt(var(x, dims, correction, keepdim));
+}
+
+bool all_finite(const Tensor& t) {
+    if (!is_floating(t.dtype()) || t.numel() == 0) return true;
+    NoGradGuard no_grad;
+    // x * 0 is 0 for finite x and NaN for NaN or +-Inf, so one sum answers for the whole tensor.
+    return std::isfinite(sum(mul(t, 0.0)).item<double>());
 }
 
 }  // namespace engine
