@@ -22,13 +22,17 @@ struct UnaryFn {
 template <class T, class M = OpMath<T>>
 struct UnaryGradFn {
     UnaryOp op;
-    __device__ T operator()(T x, T y, T g) const { return static_cast<T>(scalar::unary_grad<M>(op, M(x), M(y), M(g))); }
+    __device__ T operator()(T x, T y, T g) const {
+        return static_cast<T>(scalar::unary_grad<M>(op, M(x), M(y), M(g)));
+    }
 };
 
 template <class T, class M = OpMath<T>>
 struct BinaryFn {
     BinaryOp op;
-    __device__ T operator()(T a, T b) const { return static_cast<T>(scalar::binary_value<kIntegerPow, M>(op, M(a), M(b))); }
+    __device__ T operator()(T a, T b) const {
+        return static_cast<T>(scalar::binary_value<kIntegerPow, M>(op, M(a), M(b)));
+    }
 };
 
 template <class T, bool ScalarFirst, class M = OpMath<T>>

@@ -21,6 +21,15 @@ size_t jpeg_start(const std::string& bytes) {
     return pos < bytes.size() && static_cast<uint8_t>(bytes[pos]) == 0xD8 ? pos + 1 : 0;
 }
 
+bool is_png(const std::string& bytes) {
+    return bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0;
+}
+
+// PNG's big-endian 32-bit fields: the declared size, chunk lengths.
+uint32_t big_endian32(const uint8_t* p) {
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
 std::string too_large(uint64_t height, uint64_t width) {
     return "declared size " + std::to_string(height) + "x" + std::to_string(width) + " over the limit of " +
            std::to_string(kMaxImageSide) + " pixels on a side";
@@ -30,9 +39,8 @@ std::string too_large(uint64_t height, uint64_t width) {
 // type" (stbi_info tries every format and keeps the last reason).
 std::string header_problem(const std::string& bytes) {
     const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
-    if (bytes.size() >= 24 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) {
-        const uint64_t w = (uint64_t{b[16]} << 24) | (b[17] << 16) | (b[18] << 8) | b[19];
-        const uint64_t h = (uint64_t{b[20]} << 24) | (b[21] << 16) | (b[22] << 8) | b[23];
+    if (bytes.size() >= 24 && is_png(bytes)) {
+        const uint64_t w = big_endian32(b + 16), h = big_endian32(b + 20);
         if (h > static_cast<uint64_t>(kMaxImageSide) || w > static_cast<uint64_t>(kMaxImageSide))
             return too_large(h, w);
     }
@@ -145,7 +153,7 @@ std::string png_problem(const std::string& bytes) {
     size_t pos = 8;
     while (true) {
         if (pos + 8 > n) return "truncated PNG (no IEND chunk)";
-        const uint64_t length = (uint64_t{b[pos]} << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3];
+        const uint64_t length = big_endian32(b + pos);
         std::string type(bytes, pos + 4, 4);
         for (char& c : type)
             if (!std::isalpha(static_cast<unsigned char>(c))) c = '?';
@@ -164,18 +172,18 @@ std::string png_problem(const std::string& bytes) {
 std::string encoded_image_problem(const std::string& bytes) {
     if (const size_t start = jpeg_start(bytes)) return jpeg_problem(bytes, start);
     if (std::string problem = header_problem(bytes); !problem.empty()) return problem;
-    if (bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0) return png_problem(bytes);
+    if (is_png(bytes)) return png_problem(bytes);
     return "";
 }
 
 std::optional<std::string> png_without_empty_idat(const std::string& bytes) {
-    if (bytes.size() < 8 || std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) != 0) return std::nullopt;
+    if (!is_png(bytes)) return std::nullopt;
     const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
     std::string kept(bytes, 0, 8);
     bool dropped = false;
     size_t pos = 8;
     while (pos + 12 <= bytes.size()) {  // png_problem has checked the chunk sequence up to IEND
-        const size_t length = (size_t{b[pos]} << 24) | (size_t{b[pos + 1]} << 16) | (size_t{b[pos + 2]} << 8) | b[pos + 3];
+        const size_t length = big_endian32(b + pos);
         const bool empty_idat = length == 0 && std::memcmp(b + pos + 4, "IDAT", 4) == 0;
         if (empty_idat) {
             dropped = true;

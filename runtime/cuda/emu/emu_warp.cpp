@@ -169,7 +169,8 @@ void async_copy_commit() {
 
 void async_copy_wait(int pending_groups) {
     ThreadRec& t = sync_block().threads[tls_block->current];
-    const size_t groups = t.async_group_ends.size(), keep = pending_groups < 0 ? 0 : static_cast<size_t>(pending_groups);
+    const size_t groups = t.async_group_ends.size();
+    const size_t keep = pending_groups < 0 ? 0 : static_cast<size_t>(pending_groups);
     if (groups <= keep) return;
     const size_t done = t.async_group_ends[groups - keep - 1];
     for (size_t i = 0; i < done; ++i) {
